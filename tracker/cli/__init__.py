@@ -1,0 +1,56 @@
+"""The `tracker` command.
+
+Every command exits 0 on success, 1 on a user error with one line on stderr,
+and 2 on bad usage (click's own). Each command family lives in its own module.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import click
+
+from tracker.errors import ProgrammeFileError, TrackerError
+
+
+class TrackerGroup(click.Group):
+    """Turns our own errors into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ProgrammeFileError as error:
+            click.echo(f"error: {error}", err=True)
+            for problem in error.problems:
+                click.echo(f"  {error.path}: {problem}", err=True)
+            sys.exit(1)
+        except TrackerError as error:
+            click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens, one line per event.")
+@click.version_option(package_name="followup-tracker", prog_name="tracker")
+def main(verbose: bool) -> None:
+    """Follow up on training action plans by email.
+
+    Configuration comes from TRACKER_* environment variables or a .env file
+    (see config.example.env).
+    """
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _register() -> None:
+    from tracker.cli import programme_commands
+
+    programme_commands.register(main)
+
+
+_register()

@@ -1,0 +1,131 @@
+"""Commands about the database and programmes: `db upgrade`, `import`, `status`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tracker.cli.runtime import Runtime, parse_now, print_json
+from tracker.cli.tables import format_table, truncate
+from tracker.db import migrate
+from tracker.errors import TrackerError
+from tracker.programme_file import read_programme_file
+from tracker.services.importing import import_programme
+from tracker.services.status import programme_status
+
+
+@click.group()
+def db() -> None:
+    """Set up and migrate the database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest revision (safe to run again)."""
+    runtime = Runtime.from_environment()
+    try:
+        before, after = migrate.upgrade(runtime.engine)
+    except Exception as error:  # a driver error names the cause; a traceback helps nobody
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise TrackerError(
+            f"cannot migrate the database: {message[0] if message else error}"
+        ) from None
+    if before == after:
+        click.echo(f"database already at revision {after}")
+    else:
+        click.echo(f"database migrated from {before or 'empty'} to revision {after}")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@click.option(
+    "--now", "now_text", metavar="ISO8601", help="The moment of the import (tests, replays)."
+)
+def import_command(file: Path, dry_run: bool, as_json: bool, now_text: str | None) -> None:
+    """Load a programme file: all or nothing; a re-import updates in place."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise TrackerError(f"{file}: no such file") from None
+    except UnicodeDecodeError:
+        raise TrackerError(f"{file}: not UTF-8 text") from None
+    except OSError as error:
+        raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
+    spec = read_programme_file(text, path=str(file))
+    runtime = Runtime.from_environment()
+    now = parse_now(now_text)
+    runtime.require_current_schema()
+    with runtime.session_factory() as session:
+        report = import_programme(spec, session=session, now=now)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+    if as_json:
+        print_json({**report.to_json(), "dry_run": dry_run})
+        return
+    verb = "would change" if dry_run else "changed"
+    if not report.changed:
+        click.echo(f"{spec.slug}: up to date, nothing {verb}")
+        return
+    for line in report.changes:
+        click.echo(f"  {line}")
+    click.echo(
+        f"{spec.slug}: {verb}: {report.created} new, {report.updated} updated, "
+        f"{report.archived} archived" + (" (dry run: nothing written)" if dry_run else "")
+    )
+
+
+@click.command("status")
+@click.option("--programme", "slug", metavar="SLUG", help="Only this programme.")
+@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+def status_command(slug: str | None, as_json: bool) -> None:
+    """Where every participant and action stands."""
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        document = programme_status(session=session, slug=slug)
+    if as_json:
+        print_json(document)
+        return
+    if not document["programmes"]:
+        click.echo("no programmes yet: load one with `tracker import FILE`")
+    for programme in document["programmes"]:
+        click.echo(_status_text(programme))
+
+
+def _status_text(programme: dict[str, Any]) -> str:
+    lines = [f"{programme['slug']}  {programme['name']}"]
+    for person in programme["participants"]:
+        last = person["last_reply_at"][:10] if person["last_reply_at"] else "never"
+        lines.append("")
+        lines.append(
+            f"  {person['name']} <{person['email']}>  {person['state']}, last reply: {last}"
+        )
+        rows = []
+        for action in person["actions"]:
+            update = action["last_update"]
+            percent = f"{action['percent']}%" if action["percent"] is not None else ""
+            rows.append(
+                [
+                    action["ref"],
+                    truncate(action["title"], 40),
+                    action["due"],
+                    action["status"].replace("_", " "),
+                    percent,
+                    truncate(f"{update['at'][:10]} {update['note']}".strip(), 40) if update else "",
+                ]
+            )
+        if rows:
+            headers = ["ref", "action", "due", "status", "%", "last update"]
+            lines.append(format_table(headers, rows, indent="    "))
+    return "\n".join(lines)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(db)
+    group.add_command(import_command)
+    group.add_command(status_command)

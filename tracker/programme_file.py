@@ -1,0 +1,440 @@
+"""Reading a programme file: YAML in, a validated `ProgrammeSpec` out, or every problem.
+
+The YAML is composed into nodes (not loaded) so that every problem can name its
+line, and so that YAML 1.1's guessing never changes a value: `country: NO`
+stays Norway, `ref: 1.10` stays the text "1.10". Nothing here touches the
+database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, time
+from typing import TypeVar
+from zoneinfo import ZoneInfo, available_timezones
+
+import yaml
+
+from tracker.core.model import RuleKind
+from tracker.errors import ProgrammeFileError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoordinatorSpec:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleSpec:
+    """One `follow_up` entry; fields that do not apply to the kind are None."""
+
+    kind: RuleKind
+    at: time | None = None
+    every_count: int | None = None
+    every_unit: str | None = None  # day | week | month
+    first: date | None = None
+    count: int | None = None
+    days: int | None = None
+    every_days: int | None = None
+    max_count: int | None = None
+    after_unanswered: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionSpec:
+    ref: str
+    title: str
+    due: date
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParticipantSpec:
+    name: str
+    email: str
+    organisation: str | None
+    language: str | None
+    timezone: str | None
+    country: str | None
+    actions: tuple[ActionSpec, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProgrammeSpec:
+    slug: str
+    name: str
+    starts_on: date
+    ends_on: date
+    timezone: str
+    language: str
+    country: str | None
+    working_days_only: bool
+    acknowledge_replies: bool
+    coordinators: tuple[CoordinatorSpec, ...]
+    rules: tuple[RuleSpec, ...]
+    participants: tuple[ParticipantSpec, ...]
+
+
+def read_programme_file(text: str, *, path: str = "<programme>") -> ProgrammeSpec:
+    """Validate a programme file; raise ProgrammeFileError listing every problem by line."""
+    reader = _Reader()
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ProgrammeFileError(path, [f"{where}not valid YAML: {problem}"]) from None
+    spec = reader.programme_file(root)
+    if reader.problems or spec is None:
+        problems = sorted(reader.problems, key=_line_number) or ["the file is empty"]
+        raise ProgrammeFileError(path, problems)
+    return spec
+
+
+def _line_number(problem: str) -> int:
+    match = re.match(r"line (\d+):", problem)
+    return int(match.group(1)) if match else 0
+
+
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
+_PERIOD = re.compile(r"(\d+)\s*(day|week|month)s?")
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")
+_TRUE, _FALSE = {"true", "yes", "on"}, {"false", "no", "off"}
+
+_RULE_KEYS: dict[RuleKind, tuple[set[str], set[str]]] = {  # kind: (required, optional)
+    RuleKind.CHECK_IN: ({"every", "first"}, {"count", "at"}),
+    RuleKind.BEFORE_DUE: ({"days"}, {"at"}),
+    RuleKind.OVERDUE: ({"every_days", "max"}, {"at"}),
+    RuleKind.ESCALATE: ({"after_unanswered"}, set()),
+}
+
+T = TypeVar("T")
+Mapping = dict[str, tuple[yaml.ScalarNode, yaml.Node]]
+
+
+class _Reader:
+    """Walks the composed YAML, collecting problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self._zones = available_timezones()
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(f"line {node.start_mark.line + 1}: {message}")
+
+    # -- structure ---------------------------------------------------------------------
+
+    def mapping(
+        self, node: yaml.Node, what: str, required: set[str], optional: set[str]
+    ) -> Mapping | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, f"{what} must be a mapping of keys to values")
+            return None
+        result: Mapping = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            if key is None:
+                self.problem(key_node, f"{what}: keys must be plain words")
+            elif key in result:
+                self.problem(key_node, f"{what}: key {key!r} appears twice")
+            elif key not in required | optional:
+                allowed = ", ".join(sorted(required | optional))
+                self.problem(key_node, f"{what}: unknown key {key!r} (allowed: {allowed})")
+            else:
+                result[key] = (key_node, value_node)
+        for key in sorted(required - set(result)):
+            self.problem(node, f"{what}: missing key {key!r}")
+        return result
+
+    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
+        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+            return []
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, f"{what} must be a list")
+            return []
+        return list(node.value)
+
+    def scalar(self, node: yaml.Node, what: str) -> str | None:
+        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
+            self.problem(node, f"{what} must be a single value")
+            return None
+        return str(node.value).strip()
+
+    def field(
+        self, fields: Mapping | None, key: str, what: str, convert: Callable[[str], T]
+    ) -> T | None:
+        """Convert `key` of a mapping; a ValueError's text becomes the problem."""
+        if fields is None or key not in fields:
+            return None
+        node = fields[key][1]
+        raw = self.scalar(node, f"{what} {key}")
+        if raw is None:
+            return None
+        try:
+            return convert(raw)
+        except ValueError as error:
+            self.problem(node, f"{what} {key}: {error}")
+            return None
+
+    # -- the file ----------------------------------------------------------------------
+
+    def programme_file(self, root: yaml.Node | None) -> ProgrammeSpec | None:
+        if root is None:
+            return None
+        top = self.mapping(root, "the file", {"programme", "participants"}, {"follow_up"})
+        if top is None:
+            return None
+        programme = self.programme(top["programme"][1]) if "programme" in top else None
+        rules = (
+            tuple(
+                rule
+                for node in self.sequence(top["follow_up"][1], "follow_up")
+                if (rule := self.rule(node)) is not None
+            )
+            if "follow_up" in top
+            else ()
+        )
+        participants = self.participants(top, programme.starts_on if programme else None)
+        if programme is None or self.problems:
+            return None
+        return replace(programme, rules=rules, participants=participants)
+
+    def programme(self, node: yaml.Node) -> ProgrammeSpec | None:
+        """The `programme` mapping, with no rules or participants yet."""
+        what = "programme"
+        required = {"slug", "name", "starts_on", "ends_on", "timezone", "language", "coordinators"}
+        optional = {"country", "working_days_only", "acknowledge_replies"}
+        fields = self.mapping(node, what, required, optional)
+        values: dict[str, object] = {
+            "slug": self.field(fields, "slug", what, _slug),
+            "name": self.field(fields, "name", what, _text(300)),
+            "starts_on": self.field(fields, "starts_on", what, _date),
+            "ends_on": self.field(fields, "ends_on", what, _date),
+            "timezone": self.field(fields, "timezone", what, self._timezone),
+            "language": self.field(fields, "language", what, _language),
+            "country": self.field(fields, "country", what, _country),
+            "working_days_only": self.field(fields, "working_days_only", what, _boolean),
+            "acknowledge_replies": self.field(fields, "acknowledge_replies", what, _boolean),
+        }
+        for flag in ("working_days_only", "acknowledge_replies"):
+            values[flag] = True if values[flag] is None else values[flag]
+        starts, ends = values["starts_on"], values["ends_on"]
+        if isinstance(starts, date) and isinstance(ends, date) and ends < starts:
+            assert fields is not None
+            self.problem(fields["ends_on"][1], "programme ends_on is before starts_on")
+        coordinators: list[CoordinatorSpec] = []
+        if fields is not None and "coordinators" in fields:
+            seen: set[str] = set()
+            for item in self.sequence(fields["coordinators"][1], "programme coordinators"):
+                person = self.mapping(item, "coordinator", {"name", "email"}, set())
+                name = self.field(person, "name", "coordinator", _text(200))
+                email = self.field(person, "email", "coordinator", _email)
+                if email is not None and email in seen:
+                    self.problem(item, f"coordinator {email} is listed twice")
+                if name is not None and email is not None:
+                    seen.add(email)
+                    coordinators.append(CoordinatorSpec(name=name, email=email))
+            if not coordinators:
+                self.problem(fields["coordinators"][1], "programme needs at least one coordinator")
+        if any(values[key] is None for key in required - {"coordinators"}):
+            return None
+        return ProgrammeSpec(**values, coordinators=tuple(coordinators), rules=(), participants=())  # type: ignore[arg-type]
+
+    def rule(self, node: yaml.Node) -> RuleSpec | None:
+        fields = self.mapping(node, "follow_up rule", {"kind"}, set(_RULE_KEYS_ALL))
+        kind = self.field(fields, "kind", "follow_up rule", _rule_kind)
+        if fields is None or kind is None:
+            return None
+        what = f"{kind.value} rule"
+        required, optional = _RULE_KEYS[kind]
+        present = set(fields) - {"kind"}
+        for key in sorted(present - required - optional):
+            self.problem(fields[key][0], f"{what}: key {key!r} does not apply to {kind.value}")
+        for key in sorted(required - present):
+            self.problem(node, f"{what}: missing key {key!r}")
+        period = self.field(fields, "every", what, _period) if kind is RuleKind.CHECK_IN else None
+        return RuleSpec(
+            kind=kind,
+            at=self.field(fields, "at", what, _time),
+            every_count=period[0] if period else None,
+            every_unit=period[1] if period else None,
+            first=self.field(fields, "first", what, _date),
+            count=self.field(fields, "count", what, _whole(1)),
+            days=self.field(fields, "days", what, _whole(0)),
+            every_days=self.field(fields, "every_days", what, _whole(1)),
+            max_count=self.field(fields, "max", what, _whole(1)),
+            after_unanswered=self.field(fields, "after_unanswered", what, _whole(1)),
+        )
+
+    def participants(self, top: Mapping, starts: date | None) -> tuple[ParticipantSpec, ...]:
+        if "participants" not in top:
+            return ()
+        result: list[ParticipantSpec] = []
+        emails: dict[str, int] = {}
+        for node in self.sequence(top["participants"][1], "participants"):
+            spec = self.participant(node, starts)
+            if spec is None:
+                continue
+            if spec.email in emails:
+                self.problem(
+                    node,
+                    f"participant {spec.email} is listed twice "
+                    f"(first on line {emails[spec.email]})",
+                )
+                continue
+            emails[spec.email] = node.start_mark.line + 1
+            result.append(spec)
+        return tuple(result)
+
+    def participant(self, node: yaml.Node, starts_on: date | None) -> ParticipantSpec | None:
+        what = "participant"
+        fields = self.mapping(
+            node,
+            what,
+            {"name", "email", "actions"},
+            {"organisation", "language", "timezone", "country"},
+        )
+        name = self.field(fields, "name", what, _text(200))
+        email = self.field(fields, "email", what, _email)
+        actions: list[ActionSpec] = []
+        refs: set[str] = set()
+        if fields is not None and "actions" in fields:
+            for item in self.sequence(fields["actions"][1], f"{what} actions"):
+                action = self.action(item, starts_on)
+                if action is not None and action.ref in refs:
+                    self.problem(
+                        item, f"action ref {action.ref!r} appears twice for {email or name}"
+                    )
+                elif action is not None:
+                    refs.add(action.ref)
+                    actions.append(action)
+        spec = ParticipantSpec(
+            name=name or "",
+            email=email or "",
+            organisation=self.field(fields, "organisation", what, _text(300)),
+            language=self.field(fields, "language", what, _language),
+            timezone=self.field(fields, "timezone", what, self._timezone),
+            country=self.field(fields, "country", what, _country),
+            actions=tuple(actions),
+        )
+        return spec if name and email else None
+
+    def action(self, node: yaml.Node, starts_on: date | None) -> ActionSpec | None:
+        fields = self.mapping(node, "action", {"ref", "title", "due"}, set())
+        ref = self.field(fields, "ref", "action", _ref)
+        title = self.field(fields, "title", "action", _text(500))
+        due = self.field(fields, "due", "action", _date)
+        if due is not None and starts_on is not None and due < starts_on and fields:
+            self.problem(
+                fields["due"][1], f"action {ref} is due {due}, before the programme starts"
+            )
+        if ref is None or title is None or due is None:
+            return None
+        return ActionSpec(ref=ref, title=title, due=due)
+
+    def _timezone(self, raw: str) -> str:
+        if raw not in self._zones:
+            raise ValueError(f"unknown time zone {raw!r} (use an IANA name like Asia/Shanghai)")
+        ZoneInfo(raw)
+        return raw
+
+
+_RULE_KEYS_ALL = {key for required, optional in _RULE_KEYS.values() for key in required | optional}
+
+
+def _rule_kind(raw: str) -> RuleKind:
+    try:
+        return RuleKind(raw)
+    except ValueError:
+        kinds = ", ".join(kind.value for kind in RuleKind)
+        raise ValueError(f"unknown kind {raw!r} (one of {kinds})") from None
+
+
+def _slug(raw: str) -> str:
+    if not _SLUG.fullmatch(raw) or len(raw) > 64:
+        raise ValueError(f"{raw!r} is not a slug (lower-case letters, digits and dashes)")
+    return raw
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    def convert(raw: str) -> str:
+        if not raw:
+            raise ValueError("must not be empty")
+        if len(raw) > limit:
+            raise ValueError(f"is longer than {limit} characters")
+        if any(ch in raw for ch in "\r\n\x00"):
+            raise ValueError("must be one line")
+        return raw
+
+    return convert
+
+
+def _date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _time(raw: str) -> time:
+    match = _TIME.fullmatch(raw)
+    if match is None:
+        raise ValueError(f"{raw!r} is not a time of day (HH:MM, 24-hour)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _period(raw: str) -> tuple[int, str]:
+    match = _PERIOD.fullmatch(raw.lower())
+    if match is None or int(match.group(1)) < 1:
+        raise ValueError(f"{raw!r} is not a period (like '1 month', '2 weeks', '10 days')")
+    return int(match.group(1)), match.group(2)
+
+
+def _whole(minimum: int) -> Callable[[str], int]:
+    def convert(raw: str) -> int:
+        if not re.fullmatch(r"\d+", raw) or int(raw) < minimum:
+            raise ValueError(f"{raw!r} is not a whole number of at least {minimum}")
+        return int(raw)
+
+    return convert
+
+
+def _boolean(raw: str) -> bool:
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    raise ValueError(f"{raw!r} is not true or false")
+
+
+def _email(raw: str) -> str:
+    if not _EMAIL.fullmatch(raw) or len(raw) > 320:
+        raise ValueError(f"{raw!r} is not an email address")
+    return raw.lower()
+
+
+def _language(raw: str) -> str:
+    if not _LANGUAGE.fullmatch(raw):
+        raise ValueError(f"{raw!r} is not a language tag (like zh-CN or en)")
+    return raw
+
+
+def _country(raw: str) -> str:
+    if not _COUNTRY.fullmatch(raw.upper()):
+        raise ValueError(f"{raw!r} is not a two-letter country code (ISO 3166, like CN)")
+    return raw.upper()
+
+
+def _ref(raw: str) -> str:
+    if not _REF.fullmatch(raw):
+        raise ValueError(
+            f"{raw!r} is not a ref (up to 32 letters, digits, dots and dashes, like 1 or 2.1)"
+        )
+    return raw

@@ -1,0 +1,81 @@
+"""Where every participant and action stands: the data behind `tracker status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from tracker.db.orm import Action, Participant, Programme, Update
+from tracker.errors import NotFoundError
+
+
+def programme_status(*, session: Session, slug: str | None = None) -> dict[str, Any]:
+    """The CONTRACT's `tracker status --json` document."""
+    query = select(Programme).order_by(Programme.slug)
+    if slug is not None:
+        query = query.where(Programme.slug == slug)
+    programmes = list(session.scalars(query))
+    if slug is not None and not programmes:
+        raise NotFoundError(f"no programme with slug {slug!r}")
+    return {"programmes": [_programme(p, session=session) for p in programmes]}
+
+
+def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
+    participants = list(
+        session.scalars(
+            select(Participant)
+            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
+            .order_by(Participant.id)
+            .options(selectinload(Participant.actions))
+        )
+    )
+    last_updates = _last_update_by_action(
+        [a.id for p in participants for a in p.actions], session=session
+    )
+    return {
+        "slug": programme.slug,
+        "name": programme.name,
+        "participants": [
+            {
+                "email": p.email,
+                "name": p.name,
+                "organisation": p.organisation,
+                "state": p.state,
+                "last_reply_at": p.last_reply_at.isoformat() if p.last_reply_at else None,
+                "actions": [
+                    _action(a, last_updates.get(a.id)) for a in p.actions if a.archived_at is None
+                ],
+            }
+            for p in participants
+        ],
+    }
+
+
+def _action(action: Action, last: Update | None) -> dict[str, Any]:
+    return {
+        "ref": action.ref,
+        "title": action.title,
+        "due": action.due_on.isoformat(),
+        "status": action.status,
+        "percent": action.percent,
+        "last_update": (
+            {"at": last.at.isoformat(), "note": last.note, "source": last.source} if last else None
+        ),
+    }
+
+
+def _last_update_by_action(action_ids: list[int], *, session: Session) -> dict[int, Update]:
+    latest: dict[int, Update] = {}
+    if not action_ids:
+        return latest
+    rows = session.scalars(
+        select(Update)
+        .where(Update.action_id.in_(action_ids))
+        .order_by(Update.at.desc(), Update.id.desc())
+    )
+    for update in rows:
+        assert update.action_id is not None
+        latest.setdefault(update.action_id, update)
+    return latest
