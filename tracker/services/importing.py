@@ -76,7 +76,10 @@ def import_programme(spec: ProgrammeSpec, *, session: Session, now: datetime) ->
     session.flush()
 
     _import_coordinators(programme, spec, session=session, now=now, report=report)
-    rules_changed = _import_rules(programme, spec.rules, session=session, report=report)
+    rules_changed = _import_rules(programme, spec.rules, session=session)
+    if rules_changed:
+        report.changes.append(f"follow-up rules: {len(spec.rules)} rule(s) set")
+        report.updated += report.created == 0
     _import_participants(
         programme, spec, session=session, now=now, report=report, replan_all=rules_changed
     )
@@ -143,9 +146,8 @@ def _rule_values(rule: RuleSpec | FollowUpRule) -> dict[str, Any]:
     }
 
 
-def _import_rules(
-    programme: Programme, rules: tuple[RuleSpec, ...], *, session: Session, report: ImportReport
-) -> bool:
+def _import_rules(programme: Programme, rules: tuple[RuleSpec, ...], *, session: Session) -> bool:
+    """Replace the programme's rules when they differ; say whether they did."""
     wanted = [_rule_values(rule) for rule in rules]
     if [_rule_values(rule) for rule in programme.rules] == wanted:
         return False
@@ -156,8 +158,6 @@ def _import_rules(
     programme.rules.extend(
         FollowUpRule(position=position, **values) for position, values in enumerate(wanted)
     )
-    report.updated += 1
-    report.changes.append(f"follow-up rules: {len(wanted)} rule(s) set")
     return True
 
 

@@ -1,0 +1,35 @@
+# The two commands of the README's quick start, and a few for developers.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO_DIR ?= demo
+
+.PHONY: demo test lint install clean
+
+$(BIN)/tracker: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(BIN)/tracker
+
+# Sets everything up and runs the demo: on SQLite, no network.
+demo: $(BIN)/tracker
+	mkdir -p $(DEMO_DIR)
+	cd $(DEMO_DIR) && rm -f demo.db && \
+	  TRACKER_DATABASE_URL=sqlite:///demo.db $(CURDIR)/$(BIN)/tracker db upgrade && \
+	  TRACKER_DATABASE_URL=sqlite:///demo.db $(CURDIR)/$(BIN)/tracker import $(CURDIR)/examples/programme.yaml && \
+	  TRACKER_DATABASE_URL=sqlite:///demo.db $(CURDIR)/$(BIN)/tracker status
+
+lint: $(BIN)/tracker
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+# Lint, types, then every test on SQLite and PostgreSQL.
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
