@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from tracker.errors import ConfigError
+from tracker.mail.imap import ImapSettings
 
 DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
 DEFAULT_SMTP_URL = "smtp://localhost:25"
@@ -52,7 +53,7 @@ class Settings:
     from_header: str
     from_address: str
     reply_address: str
-    imap_url: str | None = field(repr=False)
+    imap: ImapSettings | None
     secret_key: str | None = field(repr=False)
     send_rate: int
 
@@ -97,8 +98,10 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     from_header, from_address = _from_header(get("TRACKER_FROM", DEFAULT_FROM) or "")
     reply_address = _reply_address(get("TRACKER_REPLY_ADDRESS", None), from_address)
     imap_url = get("TRACKER_IMAP_URL", None)
-    if imap_url is not None:
-        _check_imap_url(imap_url)
+    try:
+        imap = ImapSettings.from_url(imap_url) if imap_url is not None else None
+    except ValueError as error:
+        raise ConfigError(f"TRACKER_IMAP_URL: {error}") from None
     send_rate = _positive_int("TRACKER_SEND_RATE", get("TRACKER_SEND_RATE", str(DEFAULT_SEND_RATE)))
     return Settings(
         database_url=database_url,
@@ -106,7 +109,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         from_header=from_header,
         from_address=from_address,
         reply_address=reply_address,
-        imap_url=imap_url,
+        imap=imap,
         secret_key=get("TRACKER_SECRET_KEY", None),
         send_rate=send_rate,
     )
@@ -185,21 +188,6 @@ def _reply_address(raw: str | None, from_address: str) -> str:
     if not _ADDRESS.fullmatch(raw.replace("{token}", "1.abcdefghijklmnop")):
         raise ConfigError(f"TRACKER_REPLY_ADDRESS: not an address pattern: {raw!r}")
     return raw
-
-
-def _check_imap_url(raw: str) -> None:
-    key = "TRACKER_IMAP_URL"
-    try:
-        parts = urlsplit(raw)
-        _ = parts.port
-    except ValueError:
-        raise ConfigError(f"{key}: the port is not a number") from None
-    if parts.scheme not in ("imap", "imaps"):
-        raise ConfigError(f"{key}: must start with imap:// or imaps://")
-    if not parts.hostname:
-        raise ConfigError(f"{key}: names no host")
-    if not parts.username or parts.password is None:
-        raise ConfigError(f"{key}: needs user:password@ before the host")
 
 
 def _positive_int(key: str, raw: str | None) -> int:

@@ -20,7 +20,7 @@ def test_defaults_follow_the_contract() -> None:
     )
     assert settings.from_header == "Follow-up <followup@localhost>"
     assert settings.reply_address == "followup+{token}@localhost"
-    assert settings.imap_url is None
+    assert settings.imap is None
     assert settings.secret_key is None
     assert settings.send_rate == 60
 
@@ -69,9 +69,9 @@ def test_smtp_credentials_are_decoded_and_kept_out_of_repr() -> None:
             "reply@example.org",
             "TRACKER_REPLY_ADDRESS: must contain {token}",
         ),
-        ("TRACKER_IMAP_URL", "pop3://u:p@h", "TRACKER_IMAP_URL: must start with imap://"),
-        ("TRACKER_IMAP_URL", "imap://h:99x/INBOX", "TRACKER_IMAP_URL: the port is not a number"),
-        ("TRACKER_IMAP_URL", "imap://host/INBOX", "TRACKER_IMAP_URL: needs user:password@"),
+        ("TRACKER_IMAP_URL", "pop3://u:p@h", "TRACKER_IMAP_URL: IMAP URL must start with imap://"),
+        ("TRACKER_IMAP_URL", "imap://h:99x/INBOX", "TRACKER_IMAP_URL: IMAP URL: the port must be"),
+        ("TRACKER_IMAP_URL", "imap://host/INBOX", "TRACKER_IMAP_URL: IMAP URL needs user:password@"),
         ("TRACKER_SEND_RATE", "fast", "TRACKER_SEND_RATE: not a whole number"),
         ("TRACKER_SEND_RATE", "0", "TRACKER_SEND_RATE: must be at least 1"),
     ],
