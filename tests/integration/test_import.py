@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.db.orm import Action, Participant, Programme
 from tracker.programme_file import read_programme_file
 from tracker.services.importing import ImportReport, import_programme
+from tracker.services.planning import REPLAN
 from tracker.services.status import programme_status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,7 +123,7 @@ def test_changed_rules_replace_the_old_ones(session_factory: sessionmaker[Sessio
         programme = session.scalars(select(Programme)).one()
         assert [r.max_count for r in programme.rules] == [None, None, 5, None]
         # every participant is re-planned under the new rules
-        assert {p.next_due_at for p in session.scalars(select(Participant))} == {JUNE}
+        assert {p.next_due_at for p in session.scalars(select(Participant))} == {REPLAN}
 
 
 def test_a_coordinator_serves_several_programmes(session_factory: sessionmaker[Session]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from tracker.db.orm import Action, Coordinator, FollowUpRule, Participant, Programme
 from tracker.programme_file import ParticipantSpec, ProgrammeSpec, RuleSpec
+from tracker.services.planning import mark_for_planning
 
 
 @dataclass(slots=True)
@@ -215,8 +216,7 @@ def _import_participants(
             participant, person, session=session, now=now, report=report
         )
         if changed or actions_changed or replan_all:
-            # The planner recomputes the real next moment on its next tick.
-            participant.next_due_at = now
+            mark_for_planning(participant)
     for participant in existing.values():
         if participant.archived_at is None:
             participant.archived_at = now

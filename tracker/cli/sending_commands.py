@@ -1,0 +1,200 @@
+"""Commands that send: `send-due`, `preview`, `run`."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from tracker.cli.runtime import Runtime, parse_now, print_json
+from tracker.clock import SystemClock
+from tracker.core.model import ReminderKind
+from tracker.db.orm import Participant, Programme
+from tracker.errors import NotFoundError, TrackerError
+from tracker.mail.render import create_mail_environment, render_reminder
+from tracker.mail.smtp import SmtpMailer
+from tracker.scheduler import Tick, run_service
+from tracker.services.composing import MailIdentity, reminder_context
+from tracker.services.sending import SendReport, send_due
+
+
+def _one_pass(
+    runtime: Runtime, now_text: str | None, *, dry_run: bool, stop: threading.Event | None = None
+) -> SendReport:
+    settings = runtime.settings
+    identity = MailIdentity.from_settings(settings)
+    runtime.require_current_schema()
+    return send_due(
+        session_factory=runtime.session_factory,
+        mailer=SmtpMailer(settings.smtp, rate_per_minute=settings.send_rate),
+        env=create_mail_environment(),
+        identity=identity,
+        now=parse_now(now_text) if now_text else SystemClock().now(),
+        dry_run=dry_run,
+        stop=stop,
+    )
+
+
+@click.command("send-due")
+@click.option(
+    "--now", "now_text", metavar="ISO8601", help="Plan and send as at this moment (default: now)."
+)
+@click.option("--dry-run", is_flag=True, help="Say what is due; send and write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print what the pass did as JSON.")
+def send_due_command(now_text: str | None, dry_run: bool, as_json: bool) -> None:
+    """One pass: plan every reminder due now and send it.
+
+    Running it twice for the same --now sends nothing new. For cron:
+    `* * * * * tracker send-due`.
+    """
+    if now_text:
+        parse_now(now_text)  # a bad --now is a usage error before anything happens
+    report = _one_pass(Runtime.from_environment(), now_text, dry_run=dry_run)
+    if as_json:
+        print_json(report.to_json())
+    else:
+        _print_report(report)
+    if report.stopped_early and not report.sent:
+        click.echo(f"error: {report.stopped_early}", err=True)
+        sys.exit(1)
+
+
+def _to(item: dict[str, Any]) -> str:
+    return ", ".join(item["to"])
+
+
+def _print_report(report: SendReport) -> None:
+    if report.dry_run:
+        for item in report.due:
+            click.echo(
+                f"  would send {item['kind']} to {_to(item)} (reminder {item['reminder_id']})"
+            )
+        click.echo(f"dry run at {report.now.isoformat()}: {len(report.due)} due, nothing sent")
+        return
+    for item in report.sent:
+        click.echo(f"  sent {item['kind']} to {_to(item)} (reminder {item['reminder_id']})")
+    for item in report.retrying:
+        click.echo(
+            f"  will retry {item['kind']} to {_to(item)} at {item['retry_at']}: {item['error']}"
+        )
+    for item in report.failed:
+        click.echo(f"  failed {item['kind']} to {_to(item)}: {item['error']}")
+    click.echo(
+        f"{report.now.isoformat()}: {report.planned} planned, {len(report.sent)} sent, "
+        f"{len(report.retrying)} to retry, {len(report.failed)} failed"
+    )
+
+
+@click.command("preview")
+@click.option("--participant", "email", required=True, metavar="EMAIL", help="Whose reminder.")
+@click.option(
+    "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
+)
+@click.option(
+    "--kind",
+    type=click.Choice(
+        [k.value for k in (ReminderKind.CHECK_IN, ReminderKind.BEFORE_DUE, ReminderKind.OVERDUE)]
+    ),
+    default=ReminderKind.CHECK_IN.value,
+    show_default=True,
+)
+@click.option(
+    "--ref",
+    "refs",
+    multiple=True,
+    metavar="REF",
+    help="The action(s) it is about (before_due, overdue).",
+)
+@click.option("--html", "as_html", is_flag=True, help="Print the HTML part instead of the text.")
+@click.option("--now", "now_text", metavar="ISO8601", help="Render as at this moment.")
+def preview_command(
+    email: str,
+    slug: str | None,
+    kind: str,
+    refs: tuple[str, ...],
+    as_html: bool,
+    now_text: str | None,
+) -> None:
+    """Render a reminder for a participant, without sending or writing anything."""
+    runtime = Runtime.from_environment()
+    settings = runtime.settings
+    now = parse_now(now_text)
+    with runtime.unit_of_work() as session:
+        query = (
+            select(Participant)
+            .join(Programme)
+            .where(Participant.email == email.strip().lower(), Participant.archived_at.is_(None))
+            .options(
+                selectinload(Participant.actions),
+                selectinload(Participant.programme).selectinload(Programme.coordinators),
+            )
+        )
+        if slug:
+            query = query.where(Programme.slug == slug)
+        found = list(session.scalars(query))
+        if not found:
+            raise NotFoundError(f"no participant {email}" + (f" in {slug}" if slug else ""))
+        if len(found) > 1:
+            slugs = ", ".join(p.programme.slug for p in found)
+            raise TrackerError(
+                f"{email} is in several programmes ({slugs}): name one with --programme"
+            )
+        participant = found[0]
+        unknown = sorted(set(refs) - {a.ref for a in participant.actions})
+        if unknown:
+            raise TrackerError(f"{email} has no action {unknown[0]!r}")
+        rendered = render_reminder(
+            create_mail_environment(),
+            reminder_context(
+                participant,
+                ReminderKind(kind),
+                focus_refs=refs,
+                opt_out_address=settings.reply_address.replace("{token}", "TOKEN"),
+                session=session,
+                now=now,
+            ),
+        )
+    click.echo(f"Subject: {rendered.subject}\nLanguage: {rendered.language}\n")
+    click.echo(rendered.html if as_html else rendered.text)
+
+
+@click.command("run")
+@click.option(
+    "--send-every",
+    default=60,
+    show_default=True,
+    metavar="SECONDS",
+    help="Planning and sending interval.",
+)
+@click.option(
+    "--fetch-every",
+    default=300,
+    show_default=True,
+    metavar="SECONDS",
+    help="Inbox polling interval (with TRACKER_IMAP_URL).",
+)
+def run_command(send_every: int, fetch_every: int) -> None:
+    """The long-running service: plans and sends reminders and reads the inbox on intervals.
+
+    Stops cleanly on SIGTERM or SIGINT: the message in flight is finished and
+    the rest stay in the outbox for the next start.
+    """
+    runtime = Runtime.from_environment()
+    MailIdentity.from_settings(runtime.settings)  # fail at start without a secret key
+    runtime.require_current_schema()
+    ticks = [
+        Tick(
+            "send-due", send_every, lambda stop: _one_pass(runtime, None, dry_run=False, stop=stop)
+        )
+    ]
+    run_service(ticks)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(send_due_command)
+    group.add_command(preview_command)
+    group.add_command(run_command)
