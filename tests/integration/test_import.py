@@ -86,7 +86,7 @@ def test_reimport_updates_in_place(session_factory: sessionmaker[Session]) -> No
             session.scalars(select(Participant).where(Participant.email.like("wang%")))
             .one()
             .next_due_at
-            == JUNE
+            == REPLAN
         )
 
 
