@@ -1,0 +1,294 @@
+"""Which reminders are due: the pure planner behind `send-due` and `tracker run`.
+
+Input is plain data (a programme's `follow_up` rules, and what is known of
+each participant) and an explicit `now`; output is the messages to put in the
+outbox. No database, no clock, no I/O.
+
+Occurrence keys (stable under re-import: built from ids and dates, never from
+a rule's position in the file; the outbox keeps them UNIQUE):
+
+=================  ==========================================================
+check-in           ``check_in:p{participant_id}:{date}``
+before-due         ``before_due:a{action_id}:{due}:{days}d``
+overdue            ``overdue:a{action_id}:{due}:{date}``
+escalation         ``escalate:p{participant_id}:r{reminder_id}`` (the first
+                   unanswered reminder of the run it is about)
+message            ``msg:`` + the smallest key among its items
+=================  ==========================================================
+
+`{date}` is the date the rule names, before any move to a working day.
+
+Merging and the send moment: every participant item planned in one pass
+goes into one message. Its `scheduled_at` is the latest send moment among its
+items, so it is never before any item's `at`. To keep one participant's
+reminders of one local day in one message, items already due are held back
+while another reminder for them is still to come later that same local day;
+the day's message is planned at the latest of that day's moments.
+
+Catch-up: all check-ins of a participant form one series, and so do the
+before-due reminders of one action and its overdue reminders; a series sends
+only its latest due occurrence, once, and never one older than an occurrence
+already planned (found in `planned_keys`).
+
+Escalation: once the last `after_unanswered` participant reminders have had
+no reply (`last_reply_at`, any action update, or a reminder marked answered)
+since the first of them, the coordinators are told on the following local day
+at the rule's `at` (the participant gets at least until then to answer the
+last one). The key names the first reminder of the unanswered run, so the
+run escalates once; a reply starts a new run, and with it a new key.
+
+Bounds: a check-in without `count` runs until the participant's last action
+due date (any status); after it the overdue rule chases. A before-due
+reminder is never sent once its due date is over, however late the pass.
+No series has more than `MAX_OCCURRENCES` dates. Times and working days are
+the participant's (`tracker.core.calendar`). Participants who are not
+active (paused, opted out, bouncing) get nothing, escalations included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Literal
+
+from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
+from tracker.core.participant_plan import MAX_OCCURRENCES, ParticipantPlan
+
+PeriodUnit = Literal["day", "week", "month"]
+Audience = Literal["participant", "coordinators"]
+
+DEFAULT_AT = time(9, 0)
+
+# A merged message is named after its most pressing item.
+_PRIORITY = {ReminderKind.OVERDUE: 0, ReminderKind.BEFORE_DUE: 1, ReminderKind.CHECK_IN: 2}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Period:
+    """A check-in interval: `count` days, weeks or months."""
+
+    count: int
+    unit: PeriodUnit
+
+    def __post_init__(self) -> None:
+        if self.count < 1:
+            raise ValueError(f"a period needs a count of at least 1, not {self.count}")
+        if self.unit not in ("day", "week", "month"):
+            raise ValueError(f"a period is in days, weeks or months, not {self.unit!r}")
+
+
+_FIELDS_OF: dict[RuleKind, frozenset[str]] = {
+    RuleKind.CHECK_IN: frozenset({"every", "first", "count"}),
+    RuleKind.BEFORE_DUE: frozenset({"days"}),
+    RuleKind.OVERDUE: frozenset({"every_days", "max"}),
+    RuleKind.ESCALATE: frozenset({"after_unanswered"}),
+}
+_REQUIRED_OF: dict[RuleKind, frozenset[str]] = {
+    RuleKind.CHECK_IN: frozenset({"every", "first"}),
+    RuleKind.BEFORE_DUE: frozenset({"days"}),
+    RuleKind.OVERDUE: frozenset({"every_days", "max"}),
+    RuleKind.ESCALATE: frozenset({"after_unanswered"}),
+}
+_ALL_FIELDS = frozenset().union(*_FIELDS_OF.values())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rule:
+    """One entry of a programme's `follow_up` list (see CONTRACT, "Programme file").
+
+    `at` is a local wall-clock time (09:00 when omitted). `count=None` on a
+    check-in means "until the participant's last action due date".
+    """
+
+    kind: RuleKind
+    at: time | None = None
+    every: Period | None = None
+    first: date | None = None
+    count: int | None = None
+    days: int | None = None
+    every_days: int | None = None
+    max: int | None = None
+    after_unanswered: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.at is not None and self.at.tzinfo is not None:
+            raise ValueError("a rule's `at` is a local time and takes no time zone")
+        for name in _ALL_FIELDS:
+            given = getattr(self, name) is not None
+            if given and name not in _FIELDS_OF[self.kind]:
+                raise ValueError(f"a {self.kind} rule takes no {name!r}")
+            if not given and name in _REQUIRED_OF[self.kind]:
+                raise ValueError(f"a {self.kind} rule needs {name!r}")
+        limits = {"count": 1, "days": 0, "every_days": 1, "max": 1, "after_unanswered": 1}
+        for name, lowest in limits.items():
+            value = getattr(self, name)
+            if value is not None and not lowest <= value <= MAX_OCCURRENCES:
+                raise ValueError(f"{name} must be between {lowest} and {MAX_OCCURRENCES}")
+
+    @property
+    def send_time(self) -> time:
+        return self.at if self.at is not None else DEFAULT_AT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionFacts:
+    action_id: int
+    ref: str
+    due: date
+    status: ActionStatus
+    last_update_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SentReminder:
+    reminder_id: int
+    kind: ReminderKind
+    sent_at: datetime
+    answered: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParticipantFacts:
+    participant_id: int
+    state: ParticipantState
+    timezone: str
+    country: str | None = None
+    working_days_only: bool = True
+    actions: tuple[ActionFacts, ...] = ()
+    last_reply_at: datetime | None = None
+    sent: tuple[SentReminder, ...] = ()
+    planned_keys: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedItem:
+    key: str
+    kind: ReminderKind
+    action_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlannedMessage:
+    key: str
+    participant_id: int
+    audience: Audience
+    kind: ReminderKind
+    local_date: date
+    scheduled_at: datetime
+    items: tuple[PlannedItem, ...]
+
+
+def due_reminders(
+    rules: Sequence[Rule], participants: Iterable[ParticipantFacts], *, now: datetime
+) -> list[PlannedMessage]:
+    """Every message due at `now`, not yet planned, ordered by `scheduled_at`.
+
+    For each participant who receives reminders:
+
+    1. Build their series (check-ins; before-due and overdue per action).
+    2. Take each series' due occurrence (see `Series.due`): its latest one
+       at or before `now`, if usable and newer than anything planned.
+    3. If any is due but another reminder for them falls later this same
+       local day, plan nothing yet: the day's reminders go out together.
+    4. Otherwise merge the due items into one message at the latest of
+       their moments.
+    5. Separately, plan an escalation to the coordinators if one is due.
+    """
+    _require_aware(now, "now")
+    messages: list[PlannedMessage] = []
+    for participant in participants:
+        if not participant.state.receives_reminders:
+            continue
+        plan = ParticipantPlan(rules, participant)
+        message = _participant_message(plan, now)
+        if message is not None:
+            messages.append(message)
+        escalation = _escalation_message(plan, now)
+        if escalation is not None:
+            messages.append(escalation)
+    messages.sort(key=lambda m: (m.scheduled_at, m.participant_id, m.audience))
+    return messages
+
+
+def next_due(
+    rules: Sequence[Rule], participant: ParticipantFacts, *, now: datetime
+) -> datetime | None:
+    """The first UTC moment at which `due_reminders` could plan something for them.
+
+    Never later than the true first firing while the facts stay as given (store
+    it as the participant's `next_due_at` and recompute it whenever rules,
+    actions, updates, sends or plans change). It may be at or before `now`
+    when something is due already. None: nothing can ever fire again.
+
+    1. Each series' first firing: its due occurrence, else its first usable
+       occurrence after `now`; the earliest over all series.
+    2. If that is already due but held back for a later reminder today
+       (step 3 of `due_reminders`), the day's last moment instead.
+    3. The escalation's moment, if one is pending; the earlier of the two.
+    """
+    _require_aware(now, "now")
+    if not participant.state.receives_reminders:
+        return None
+    plan = ParticipantPlan(rules, participant)
+    firings = [m for s in plan.series if (m := s.first_firing(now)) is not None]
+    first = min(firings, default=None)
+    if first is not None and first <= now:
+        # Due already; while held for a later reminder today, nothing leaves
+        # before that reminder's moment.
+        first = plan.held_until(now) or first
+    escalation = plan.pending_escalation()
+    if escalation is not None and (first is None or escalation.moment < first):
+        first = escalation.moment
+    return first
+
+
+def _require_aware(moment: datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime")
+
+
+def _participant_message(plan: ParticipantPlan, now: datetime) -> PlannedMessage | None:
+    """The participant's merged message due at `now`, if any (see the module docstring)."""
+    due = plan.due_slots(now)
+    if not due or plan.held_until(now) is not None:
+        return None
+    items = tuple(
+        PlannedItem(key=series.key_of(slot.nominal), kind=series.kind, action_id=series.action_id)
+        for series, slot in sorted(
+            due,
+            key=lambda pair: (
+                _PRIORITY[pair[0].kind],
+                pair[0].sort_date or date.min,
+                pair[0].action_id or 0,
+                pair[1].nominal,
+            ),
+        )
+    )
+    # The latest moment among the items: never before any item's `at`.
+    scheduled_at = max(slot.moment for _, slot in due)
+    return PlannedMessage(
+        key="msg:" + min(item.key for item in items),
+        participant_id=plan.participant.participant_id,
+        audience="participant",
+        kind=items[0].kind,
+        local_date=scheduled_at.astimezone(plan.zone).date(),
+        scheduled_at=scheduled_at,
+        items=items,
+    )
+
+
+def _escalation_message(plan: ParticipantPlan, now: datetime) -> PlannedMessage | None:
+    """The coordinators' message about this participant due at `now`, if any."""
+    pending = plan.pending_escalation()
+    if pending is None or pending.moment > now:
+        return None
+    return PlannedMessage(
+        key=f"msg:{pending.key}",
+        participant_id=plan.participant.participant_id,
+        audience="coordinators",
+        kind=ReminderKind.ESCALATION,
+        local_date=pending.moment.astimezone(plan.zone).date(),
+        scheduled_at=pending.moment,
+        items=(PlannedItem(key=pending.key, kind=ReminderKind.ESCALATION),),
+    )

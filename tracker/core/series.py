@@ -1,0 +1,172 @@
+"""Regular date series placed on a participant's calendar, and catch-up over them.
+
+A `Schedule` is what one rule says for one participant or action: "every
+month from 2019-06-23, six times, at 09:30". A `Series` is the set of
+schedules whose occurrences stand in for one another after downtime (every
+check-in of a participant; every overdue reminder of one action): only its
+latest due occurrence is ever sent, and never one older than an occurrence
+already planned.
+
+Everything here is pure and takes `now` as a parameter.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from tracker.core.calendar import local_moment, next_working_day
+from tracker.core.model import ReminderKind
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole months, clamped to the month's end (Jan 31 + 1 = Feb 28/29)."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month0 = divmod(month_index, 12)
+    next_month_first = date(year + (month0 + 1) // 12, (month0 + 1) % 12 + 1, 1)
+    return date(year, month0 + 1, min(day.day, (next_month_first - timedelta(days=1)).day))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Slot:
+    """One occurrence of a schedule, placed on the calendar."""
+
+    nominal: date  # the date the rule names; occurrence keys are built from it
+    day: date  # the local date it is sent on, after any move to a working day
+    moment: datetime  # the UTC instant of `day` at the rule's local time
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Placement:
+    """How one participant's calendar turns a nominal date into a send moment."""
+
+    zone: ZoneInfo
+    country: str | None
+    working_days_only: bool
+
+    def slot(self, nominal: date, at: time) -> Slot:
+        return _placed_slot(self, nominal, at)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _placed_slot(placement: Placement, nominal: date, at: time) -> Slot:
+    # Cached: a planning pass asks for the same few dates of the same rules
+    # for every participant sharing a zone and country.
+    day = next_working_day(nominal, placement.country) if placement.working_days_only else nominal
+    return Slot(nominal=nominal, day=day, moment=local_moment(day, at, placement.zone))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    """`length` dates from `first`, `step_days` or `step_months` apart, each at `at`.
+
+    Send moments never decrease with the index (moving to the next working
+    day is monotonic, and the local time is fixed), which lets every lookup
+    below be a binary search instead of a walk over the whole series.
+    """
+
+    first: date
+    step_days: int = 0
+    step_months: int = 0
+    length: int
+    at: time
+    placement: Placement
+
+    def nominal(self, index: int) -> date:
+        # Always computed from `first` (never from the previous date) so that
+        # a monthly series on the 31st comes back to the 31st after February.
+        if self.step_months:
+            return add_months(self.first, index * self.step_months)
+        return self.first + timedelta(days=index * self.step_days)
+
+    def slot(self, index: int) -> Slot:
+        return self.placement.slot(self.nominal(index), self.at)
+
+    def last_index_at_or_before(self, now: datetime) -> int | None:
+        index = bisect.bisect_right(range(self.length), now, key=lambda i: self.slot(i).moment)
+        return index - 1 if index > 0 else None
+
+    def first_index_after(self, now: datetime) -> int:
+        """The first index sent strictly after `now` (== length when none)."""
+        return bisect.bisect_right(range(self.length), now, key=lambda i: self.slot(i).moment)
+
+    def first_index_named_after(self, day: date) -> int:
+        """The first index whose nominal date is after `day` (== length when none)."""
+        return bisect.bisect_right(range(self.length), day, key=self.nominal)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series:
+    """Schedules that stand in for one another, with what one occurrence becomes.
+
+    `active` is False when nothing in the series may be sent whatever the
+    date (a check-in with no open action; an overdue action already
+    updated). From `expires_at` on, nothing in it is sent any more, however
+    late (a before-due reminder once the due date is over). `planned_up_to`
+    is the newest nominal date of this series already planned: it and
+    everything older are done with.
+    """
+
+    schedules: tuple[Schedule, ...]
+    kind: ReminderKind
+    key_of: Callable[[date], str]
+    action_id: int | None = None
+    sort_date: date | None = None  # orders the items of a merged message
+    active: bool = True
+    expires_at: datetime | None = None
+    planned_up_to: date | None = None
+
+    def usable(self, slot: Slot) -> bool:
+        if not self.active:
+            return False
+        if self.expires_at is not None and slot.moment >= self.expires_at:
+            return False
+        return self.planned_up_to is None or slot.nominal > self.planned_up_to
+
+    def due(self, now: datetime) -> Slot | None:
+        """The occurrence to send at `now`, if any.
+
+        1. Take each schedule's latest occurrence sent at or before `now`.
+        2. Keep the latest of those (by moment, then nominal date): after
+           downtime only the newest missed occurrence counts, older ones are
+           silently superseded.
+        3. Send it only if it is usable: active, not expired, and newer than
+           anything already planned in the series.
+        """
+        if self.expires_at is not None and now >= self.expires_at:
+            return None
+        latest: Slot | None = None
+        for schedule in self.schedules:
+            index = schedule.last_index_at_or_before(now)
+            if index is None:
+                continue
+            slot = schedule.slot(index)
+            if latest is None or (slot.moment, slot.nominal) > (latest.moment, latest.nominal):
+                latest = slot
+        return latest if latest is not None and self.usable(latest) else None
+
+    def upcoming(self, now: datetime) -> list[Slot]:
+        """Each schedule's first usable occurrence sent after `now`."""
+        if not self.active:
+            return []
+        found: list[Slot] = []
+        for schedule in self.schedules:
+            index = schedule.first_index_after(now)
+            if self.planned_up_to is not None:
+                index = max(index, schedule.first_index_named_after(self.planned_up_to))
+            if index < schedule.length and self.usable(slot := schedule.slot(index)):
+                # Later occurrences of the schedule are only later (or as
+                # stale), so the first usable one is all the caller needs.
+                found.append(slot)
+        return found
+
+    def first_firing(self, now: datetime) -> datetime | None:
+        """The earliest moment at or after which this series has something to send."""
+        current = self.due(now)
+        if current is not None:
+            return current.moment
+        return min((slot.moment for slot in self.upcoming(now)), default=None)
