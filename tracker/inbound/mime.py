@@ -1,0 +1,160 @@
+"""Decoding a raw RFC 5322 message: headers and the body a person wrote.
+
+The standard library parses the structure (it never raises on bad MIME; it
+records defects). Charsets are decoded here instead of by `get_content()`,
+because `charsets.decode_text` survives the mislabelled mail that the
+standard codecs reject.
+"""
+
+from __future__ import annotations
+
+import binascii
+import email.parser
+import email.policy
+import email.utils
+import quopri
+import re
+from collections.abc import Iterator
+from email.message import Message
+
+from tracker.inbound.charsets import decode_text
+from tracker.inbound.html_text import html_to_text
+
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
+_BETWEEN_ENCODED_WORDS = re.compile(r"(\?=)\s+(=\?)")
+
+
+def read_message(raw: bytes) -> Message:
+    """The parsed message tree; the compat32 policy keeps raw header text for our decoder."""
+    # Pipes and saved files may start with blank lines or an mbox "From " line,
+    # which would otherwise turn every header into body text.
+    raw = raw.lstrip(b"\r\n\t ")
+    if raw.startswith(b"From "):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    return parser.parsebytes(raw)
+
+
+def _raw_header_bytes(value: str) -> bytes:
+    # Headers parsed from bytes keep undecodable 8-bit octets as surrogates.
+    return value.encode("utf-8", "surrogateescape")
+
+
+def _decode_encoded_word(encoding: str, payload: str) -> bytes:
+    data = payload.encode("ascii", "replace")
+    if encoding in "bB":
+        padded = data + b"=" * (-len(data) % 4)
+        try:
+            return binascii.a2b_base64(padded)
+        except binascii.Error:
+            return data
+    return quopri.decodestring(data.replace(b"_", b" "), header=True)
+
+
+def decode_header_value(value: str) -> str:
+    """A header's text: 8-bit octets and RFC 2047 encoded words decoded, lines unfolded.
+
+    1. Recover the original octets and decode any 8-bit text with `decode_text`.
+    2. Join adjacent encoded words (whitespace between them is not text), then
+       decode each with its declared charset, widened by `decode_text`.
+    """
+    text = decode_text(_raw_header_bytes(value))
+    text = re.sub(r"\r?\n[ \t]", " ", text).replace("\r", "").replace("\n", "")
+    text = _BETWEEN_ENCODED_WORDS.sub(r"\1\2", text)
+
+    def replace(match: re.Match[str]) -> str:
+        charset = match.group(1).split("*", 1)[0]  # drop an RFC 2231 language suffix
+        return decode_text(_decode_encoded_word(match.group(2), match.group(3)), charset)
+
+    return _ENCODED_WORD.sub(replace, text).strip()
+
+
+def header_values(message: Message, name: str) -> list[str]:
+    """Every occurrence of header `name`, decoded."""
+    wanted = name.lower()
+    return [
+        decode_header_value(value)
+        for key, value in message.raw_items()
+        if key.lower() == wanted and isinstance(value, str)
+    ]
+
+
+def header_text(message: Message, name: str) -> str | None:
+    """The first occurrence of header `name`, decoded, or None."""
+    values = header_values(message, name)
+    return values[0] if values else None
+
+
+def addresses_in(values: list[str]) -> list[tuple[str, str]]:
+    """(display name, lower-cased address) pairs from address headers, empty addresses dropped."""
+    found: list[tuple[str, str]] = []
+    for name, address in email.utils.getaddresses(values):
+        address = address.strip().strip("<>").lower()
+        if "@" in address:
+            found.append((name.strip(), address))
+    return found
+
+
+def part_text(part: Message) -> str:
+    """A leaf part's payload as text: transfer encoding undone, charset decoded."""
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        raw = part.get_payload()
+        payload = raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+    try:
+        charset = part.get_content_charset()
+    except (LookupError, ValueError, TypeError):
+        charset = None
+    text = decode_text(payload, charset)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = str(part.get("Content-Disposition", "")).split(";", 1)[0].strip().lower()
+    return disposition == "attachment"
+
+
+def _body_parts(message: Message) -> Iterator[Message]:
+    """Leaf parts in reading order, not descending into attached or returned messages."""
+    stack = [message]
+    while stack:
+        part = stack.pop()
+        if part.get_content_maintype() == "multipart":
+            children = part.get_payload()
+            if isinstance(children, list):
+                stack.extend(reversed([c for c in children if isinstance(c, Message)]))
+                continue
+            # A multipart with no boundary in its body: the text is the body.
+            yield part
+            continue
+        if part.get_content_maintype() == "message":
+            continue
+        yield part
+
+
+def body_text(message: Message) -> tuple[str, bool]:
+    """The text of the message's main body and whether it came from HTML.
+
+    1. Take the first inline text/plain part that holds any text.
+    2. Failing that, the first inline text/html part, converted to text.
+    3. Failing that, a part with no declared type (a bare 8-bit body).
+    """
+    plain: str | None = None
+    html: str | None = None
+    for part in _body_parts(message):
+        if _is_attachment(part):
+            continue
+        content_type = part.get_content_type()
+        if part.get_content_maintype() == "multipart":
+            content_type = "text/plain"
+        if content_type == "text/plain" and plain is None:
+            text = part_text(part)
+            if text.strip():
+                plain = text
+        elif content_type == "text/html" and html is None:
+            html = part_text(part)
+    if plain is not None:
+        return plain, False
+    if html is not None:
+        return html_to_text(html), True
+    return "", False

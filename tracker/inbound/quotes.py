@@ -1,0 +1,180 @@
+"""Keeping only what the sender wrote: quoted mail, signatures and device trailers removed."""
+
+from __future__ import annotations
+
+import re
+
+from tracker.inbound.quote_patterns import (
+    ATTRIBUTION_END,
+    ATTRIBUTION_EVIDENCE,
+    ATTRIBUTION_START,
+    BANNER,
+    DEVICE_TRAILER,
+    HEADER_ANY_LINE,
+    HEADER_FROM_LINE,
+    QUOTED_LINE,
+    RULE_LINE,
+    SIGNATURE_DELIMITER,
+    TRAILER_MAX_WORDS,
+)
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+_ATTRIBUTION_MAX_CHARS = 300
+_ATTRIBUTION_MAX_LINES = 3
+# Quoted lines this long were hard-wrapped by the client; the unquoted line
+# right after one is its tail, not an inline answer.
+_WRAPPED_QUOTE_LENGTH = 60
+
+
+def _is_address_tail(line: str) -> bool:
+    """A wrapped address's tail, ">:", which looks like a quoted line but is not."""
+    return bool(re.match(r"^>\s*[:：]\s*$", line))
+
+
+def _names_date_and_address(text: str) -> bool:
+    return "@" in text and any(char.isdigit() for char in text)
+
+
+def normalise_text(text: str) -> str:
+    """One newline convention, ordinary spaces, no invisible characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    return text.translate(_INVISIBLE)
+
+
+def _attribution_length(lines: list[str], index: int) -> int:
+    """How many lines (1-3) an attribution starting at `index` spans, or 0 if none does.
+
+    Clients wrap long attributions ("On …, Name <\naddr> wrote:"), so the line
+    and up to two following ones are joined and tested together.
+    """
+    first = lines[index].strip()
+    if not first or QUOTED_LINE.match(first):
+        return 0
+    joined = ""
+    for span in range(1, _ATTRIBUTION_MAX_LINES + 1):
+        if index + span > len(lines):
+            return 0
+        part = lines[index + span - 1].strip()
+        if span > 1 and (not part or (QUOTED_LINE.match(part) and not _is_address_tail(part))):
+            return 0
+        joined = f"{joined} {part}".strip()
+        if len(joined) > _ATTRIBUTION_MAX_CHARS:
+            return 0
+        if ATTRIBUTION_END.search(joined) and ATTRIBUTION_EVIDENCE.search(joined):
+            # A wrapped attribution must open like one or name both a date and
+            # an address; a single line may open with anything (Gmail's Chinese
+            # UI opens with the name: "Name <a@b> 于…写道：").
+            opens_like_one = ATTRIBUTION_START.match(first) or any(c.isdigit() for c in first)
+            if span == 1:
+                return 1
+            # Prose above an attribution may hold a digit ("in 2 weeks"); when
+            # this line names no sender, a later line of the span claims it.
+            names_sender = ATTRIBUTION_START.match(first) or "@" in first or "<" in first
+            if not names_sender and _attribution_length(lines, index + 1) == span - 1:
+                return 0
+            if opens_like_one and _names_date_and_address(joined):
+                return span
+            return 0
+    return 0
+
+
+def _is_header_block(lines: list[str], index: int) -> bool:
+    """Whether an Outlook-style header block ("From:/Sent:/To:/Subject:") starts at `index`."""
+    if not HEADER_FROM_LINE.match(lines[index]):
+        # Some clients open the block with the date: "Date: …\nFrom: …".
+        if not HEADER_ANY_LINE.match(lines[index]):
+            return False
+        following = lines[index + 1 : index + 3]
+        return any(HEADER_FROM_LINE.match(line) for line in following)
+    following = [line for line in lines[index + 1 : index + 5] if line.strip()]
+    return sum(1 for line in following[:3] if HEADER_ANY_LINE.match(line)) >= 1
+
+
+def find_quote_start(lines: list[str]) -> tuple[int, str | None]:
+    """The index of the first line of quoted earlier mail (len(lines) if none) and its kind.
+
+    Kinds: "banner" ("-----Original Message-----", "---- 原始邮件 ----"),
+    "headers" (an Outlook header block), "attribution" ("On … wrote:").
+    """
+    for index, line in enumerate(lines):
+        if QUOTED_LINE.match(line):
+            continue
+        if BANNER.match(line):
+            return index, "banner"
+        if _is_header_block(lines, index):
+            return index, "headers"
+        if _attribution_length(lines, index):
+            return index, "attribution"
+        if _is_device_trailer(line) and any(rest.strip() for rest in lines[index + 1 :]):
+            # Phone clients put the trailer between the reply and the quoted mail.
+            return index, "trailer"
+    return len(lines), None
+
+
+def _inline_answers(rest: list[str]) -> list[str]:
+    """Lines a sender typed between the quoted lines after an attribution, if any.
+
+    A reply written inline ("> 1. Publish the plan" then "done") keeps the
+    sender's lines; a top-posted reply has only quoted lines after the
+    attribution, and then nothing is kept.
+    """
+    end, _ = find_quote_start(rest)
+    rest = rest[:end]
+    seen_quote = False
+    kept: list[str] = []
+    previous = ""
+    for line in rest:
+        quoted = bool(QUOTED_LINE.match(line))
+        wrapped_tail = QUOTED_LINE.match(previous) and len(previous) >= _WRAPPED_QUOTE_LENGTH
+        if not quoted and not (wrapped_tail and line.strip()):
+            kept.append(line)
+        seen_quote = seen_quote or quoted
+        previous = line
+    has_answers = seen_quote and any(line.strip() for line in kept)
+    return kept if has_answers else []
+
+
+def _is_device_trailer(line: str) -> bool:
+    return bool(DEVICE_TRAILER.match(line)) and len(line.split()) <= TRAILER_MAX_WORDS
+
+
+def _drop_signature_and_trailers(lines: list[str]) -> list[str]:
+    """Cut at a "-- " signature delimiter, then peel trailers and rules off the end."""
+    for index, line in enumerate(lines):
+        if SIGNATURE_DELIMITER.match(line.rstrip("\n")) and index > 0:
+            lines = lines[:index]
+            break
+    while lines:
+        last = lines[-1].strip()
+        if not last or RULE_LINE.match(last) or _is_device_trailer(last):
+            lines = lines[:-1]
+            continue
+        break
+    return lines
+
+
+def strip_quoted_text(text: str) -> str:
+    """What the sender wrote in this message, from a plain-text body.
+
+    1. Normalise newlines and spaces.
+    2. Find where quoted earlier mail starts (banner, header block or
+       attribution); everything from there on is the earlier mail, except the
+       sender's own lines typed between or after `>`-quoted lines (inline
+       and bottom-posted replies).
+    3. Drop every remaining `>`-quoted line.
+    4. Cut at a signature delimiter; peel device trailers ("Sent from my
+       iPhone", "发自我的iPhone") and separator rules off the end.
+    5. Trim trailing spaces on each line and blank lines around the text.
+    """
+    lines = normalise_text(text).split("\n")
+    start, kind = find_quote_start(lines)
+    kept = lines[:start]
+    if kind == "attribution":
+        # Unquoted text below an attribution counts only between or after
+        # quoted lines: without them it is more likely the earlier mail itself
+        # (clients that quote without ">"), whose example lines would read as updates.
+        kept += _inline_answers(lines[start + _attribution_length(lines, start) :])
+    kept = [line for line in kept if not QUOTED_LINE.match(line)]
+    kept = _drop_signature_and_trailers([line.rstrip() for line in kept])
+    result = "\n".join(kept).strip("\n")
+    return re.sub(r"\n{3,}", "\n\n", result).strip()
