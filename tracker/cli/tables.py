@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 def display_width(text: str) -> int:
@@ -37,3 +38,13 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, inden
         return (indent + "  ".join(padded)).rstrip()
 
     return "\n".join([line(headers), *(line(row) for row in rows)])
+
+
+def update_text(update: Mapping[str, Any]) -> str:
+    """One recorded update as people read it: "2: in_progress 60% waiting for budget"."""
+    parts = [
+        (update["status"] or "").replace("_", " "),
+        f"{update['percent']}%" if update["percent"] is not None else "",
+        update["note"],
+    ]
+    return f"{update['ref'] or 'general'}: " + " ".join(part for part in parts if part)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from tracker.config import Settings
 from tracker.core.model import ActionStatus, ReminderKind
 from tracker.core.tokens import make_reply_token
-from tracker.db.orm import Participant, Reminder, Update
+from tracker.db.orm import InboundMessage, Participant, Reminder, Update
 from tracker.mail.outgoing import (
     build_message,
     make_message_id,
@@ -28,9 +28,11 @@ from tracker.mail.render import (
     EscalationContext,
     ReminderContext,
     RenderedMail,
+    render_acknowledgement,
     render_escalation,
     render_reminder,
 )
+from tracker.services.acknowledging import acknowledged_inbound_id, acknowledgement_context
 
 _ESCALATION_KEY = re.compile(r"escalate:p\d+:r(\d+)")
 
@@ -122,6 +124,10 @@ def compose_reminder(
         message["To"] = tuple(Address(display_name=c.name, addr_spec=c.email) for c in coordinators)
         return message
     reply_to = identity.reply_to(reminder.id)
+    if reminder.kind == ReminderKind.ACKNOWLEDGEMENT:
+        return _acknowledgement_message(
+            reminder, session=session, env=env, identity=identity, now=now
+        )
     item_actions = {item.action_id for item in reminder.items}
     rendered = render_reminder(
         env,
@@ -143,6 +149,34 @@ def compose_reminder(
         message_id=reminder.message_id,
         list_unsubscribe=unsubscribe_mailto(reply_to),
         date=now,
+    )
+
+
+def _acknowledgement_message(
+    reminder: Reminder, *, session: Session, env: Environment, identity: MailIdentity, now: datetime
+) -> EmailMessage:
+    assert reminder.message_id is not None
+    participant = reminder.participant
+    reply_to = identity.reply_to(reminder.id)
+    rendered = render_acknowledgement(
+        env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
+    )
+    inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
+    threading = (
+        {"In-Reply-To": inbound.message_id, "References": inbound.message_id}
+        if inbound is not None and inbound.message_id
+        else None
+    )
+    return build_message(
+        rendered=rendered,
+        from_header=identity.from_header,
+        to_name=participant.name,
+        to_address=participant.email,
+        reply_to=reply_to,
+        message_id=reminder.message_id,
+        list_unsubscribe=unsubscribe_mailto(reply_to),
+        date=now,
+        extra_headers=threading,
     )
 
 

@@ -152,7 +152,8 @@ def _history(
     for reminder in rows:
         keys[reminder.participant_id].add(reminder.occurrence_key)
         keys[reminder.participant_id].update(item.occurrence_key for item in reminder.items)
-        if reminder.audience == "participant" and reminder.state == "sent" and reminder.sent_at:
+        asks = reminder.audience == "participant" and reminder.kind != ReminderKind.ACKNOWLEDGEMENT
+        if asks and reminder.state == "sent" and reminder.sent_at:
             sent[reminder.participant_id].append(
                 planner.SentReminder(
                     reminder_id=reminder.id,

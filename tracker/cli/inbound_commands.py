@@ -1,0 +1,274 @@
+"""Commands that read mail: `parse`, `ingest`, `fetch-mail`, `review`, `updates`, `reprocess`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from tracker.cli.runtime import Runtime, parse_now, print_json
+from tracker.cli.tables import update_text
+from tracker.clock import SystemClock
+from tracker.errors import TrackerError
+from tracker.inbound.parse import parse_message, to_contract_json
+from tracker.mail.imap import FetchReport, fetch_new_messages
+from tracker.services.intake import IntakeResult, ingest
+from tracker.services.review import (
+    assign_held,
+    discard_held,
+    held_messages,
+    process_stored,
+    reprocess,
+    update_history,
+)
+from tracker.services.storing import store_inbound
+
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # read a little past the parser's limit, to store and hold
+
+
+def _read_input(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read(MAX_INPUT_BYTES)
+    try:
+        with Path(source).open("rb") as handle:
+            return handle.read(MAX_INPUT_BYTES)
+    except FileNotFoundError:
+        raise TrackerError(f"{source}: no such file") from None
+    except OSError as error:
+        raise TrackerError(f"{source}: cannot read it ({error.strerror})") from None
+
+
+@click.command("parse")
+@click.argument("file", metavar="FILE|-")
+@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+def parse_command(file: str, as_json: bool) -> None:
+    """Show what the tracker reads in one message (no database needed)."""
+    parsed = parse_message(_read_input(file))
+    if as_json:
+        print_json(to_contract_json(parsed))
+        return
+    click.echo(
+        f"kind:      {parsed.kind.value}"
+        + (f" ({parsed.kind_reason})" if parsed.kind_reason else "")
+    )
+    if parsed.problem:
+        click.echo(f"problem:   {parsed.problem}")
+    click.echo(f"from:      {parsed.from_address or '-'}")
+    click.echo(f"subject:   {parsed.subject}")
+    click.echo(f"language:  {parsed.language}")
+    click.echo(f"token:     {parsed.token or '-'}")
+    for address in parsed.bounced_recipients:
+        click.echo(f"bounced:   {address}")
+    click.echo("reply text:")
+    for line in parsed.reply_text.splitlines() or [""]:
+        click.echo(f"  | {line}")
+    for update in parsed.updates:
+        percent = f" {update.percent}%" if update.percent is not None else ""
+        status = update.status.value if update.status else "-"
+        click.echo(
+            f"update {update.ref}: {status}{percent}" + (f" — {update.note}" if update.note else "")
+        )
+    if parsed.general_note:
+        click.echo(f"general:   {parsed.general_note}")
+
+
+@click.command("ingest")
+@click.argument("file", metavar="[FILE|-]", default="-")
+@click.option("--now", "now_text", metavar="ISO8601", help="When it was received (default: now).")
+@click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
+def ingest_command(file: str, now_text: str | None, as_json: bool) -> None:
+    """Take one raw message (as an MTA pipe delivers it): store, then record it.
+
+    Exits 0 whenever the message is safely stored, whatever it turned out to
+    be; a message that cannot be trusted waits in `tracker review`.
+    """
+    raw = _read_input(file)
+    if not raw.strip():
+        raise TrackerError("the message is empty: nothing stored")
+    runtime = Runtime.from_environment()
+    secret = runtime.settings.require_secret_key()
+    runtime.require_current_schema()
+    result = ingest(
+        raw,
+        session_factory=runtime.session_factory,
+        secret_key=secret,
+        source="pipe",
+        now=parse_now(now_text),
+    )
+    if as_json:
+        print_json(result.to_json())
+    else:
+        click.echo(_describe(result))
+
+
+def _describe(result: IntakeResult) -> str:
+    prefix = f"message {result.inbound_id}" + (" (already stored)" if result.duplicate else "")
+    if result.state == "held":
+        return f"{prefix}: held for review ({result.reason}): {result.detail}"
+    lines = [
+        f"{prefix}: {result.kind}, {result.detail}"
+        + (f" for {result.participant}" if result.participant else "")
+    ]
+    lines += [f"  {update_text(update)}" for update in result.updates]
+    return "\n".join(lines)
+
+
+def fetch_and_process(
+    runtime: Runtime, now: datetime | None = None
+) -> tuple[FetchReport, list[IntakeResult]]:
+    """One IMAP pass: store each new message (committed before it is flagged), then process."""
+    settings = runtime.settings
+    if settings.imap is None:
+        raise TrackerError("TRACKER_IMAP_URL is not set: there is no mailbox to fetch from")
+    secret = settings.require_secret_key()
+    runtime.require_current_schema()
+    clock = SystemClock()
+
+    def store(raw: bytes) -> None:
+        with runtime.session_factory.begin() as session:
+            store_inbound(raw, session=session, source="imap", now=now or clock.now())
+
+    report = fetch_new_messages(settings.imap, store)
+    results = process_stored(
+        session_factory=runtime.session_factory, secret_key=secret, now=now or clock.now()
+    )
+    return report, results
+
+
+@click.command("fetch-mail")
+@click.option(
+    "--now", "now_text", metavar="ISO8601", help="Record messages as received at this moment."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what the pass did as JSON.")
+def fetch_mail_command(now_text: str | None, as_json: bool) -> None:
+    """One pass over the IMAP mailbox of TRACKER_IMAP_URL."""
+    runtime = Runtime.from_environment()
+    report, results = fetch_and_process(runtime, parse_now(now_text) if now_text else None)
+    if as_json:
+        print_json(
+            {
+                "fetched": report.fetched,
+                "stored": report.stored,
+                "failed": report.failed,
+                "errors": list(report.errors),
+                "processed": [r.to_json() for r in results],
+            }
+        )
+    else:
+        for result in results:
+            click.echo(_describe(result))
+        click.echo(f"fetched {report.fetched}, stored {report.stored}, failed {report.failed}")
+        for error in report.errors:
+            click.echo(f"warning: {error}", err=True)
+    if report.errors and not report.stored:
+        sys.exit(1)
+
+
+@click.group("review", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+@click.pass_context
+def review_group(ctx: click.Context, as_json: bool) -> None:
+    """Messages held for a coordinator (unmatched, unverified sender, bad token), with why.
+
+    Without a subcommand, lists them. `review assign ID EMAIL` applies one to a
+    participant; `review discard ID` throws one away.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        document = held_messages(session=session)
+    if as_json:
+        print_json(document)
+        return
+    if not document["held"]:
+        click.echo("nothing held for review")
+    for row in document["held"]:
+        sender, subject = row["from"] or "-", row["subject"] or ""
+        click.echo(
+            f"{row['id']:>5}  {row['received_at'][:16]}  {row['reason']:<16} {sender}  {subject}"
+        )
+        if row["detail"]:
+            click.echo(f"       {row['detail']}")
+
+
+@review_group.command("assign")
+@click.argument("message_id", metavar="ID", type=int)
+@click.argument("email")
+@click.option(
+    "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
+)
+@click.option("--now", "now_text", metavar="ISO8601", hidden=True)
+def review_assign(message_id: int, email: str, slug: str | None, now_text: str | None) -> None:
+    """Apply held message ID as a reply from participant EMAIL."""
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        result = assign_held(message_id, email, slug=slug, session=session, now=parse_now(now_text))
+    click.echo(_describe(result))
+
+
+@review_group.command("discard")
+@click.argument("message_id", metavar="ID", type=int)
+def review_discard(message_id: int) -> None:
+    """Throw held message ID away (it stays stored, marked discarded)."""
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        discard_held(message_id, session=session, now=SystemClock().now())
+    click.echo(f"message {message_id} discarded")
+
+
+@click.command("updates")
+@click.option("--programme", "slug", metavar="SLUG", help="Only this programme.")
+@click.option("--participant", "email", metavar="EMAIL", help="Only this participant.")
+@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+def updates_command(slug: str | None, email: str | None, as_json: bool) -> None:
+    """The history of recorded updates, oldest first."""
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        document = update_history(session=session, slug=slug, email=email)
+    if as_json:
+        print_json(document)
+        return
+    if not document["updates"]:
+        click.echo("no updates recorded yet")
+    for row in document["updates"]:
+        click.echo(f"{row['at'][:16]}  {row['participant']}  {update_text(row)}")
+
+
+@click.command("reprocess")
+@click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
+@click.option("--now", "now_text", metavar="ISO8601", help="Record as at this moment.")
+def reprocess_command(ids: tuple[int, ...], now_text: str | None) -> None:
+    """Interpret stored messages again (after a fix): the given IDs, or all never processed.
+
+    What a message recorded before is replaced, never duplicated.
+    """
+    runtime = Runtime.from_environment()
+    secret = runtime.settings.require_secret_key()
+    runtime.require_current_schema()
+    now = parse_now(now_text)
+    if ids:
+        results = reprocess(
+            list(ids), session_factory=runtime.session_factory, secret_key=secret, now=now
+        )
+    else:
+        results = process_stored(
+            session_factory=runtime.session_factory, secret_key=secret, now=now
+        )
+    for result in results:
+        click.echo(_describe(result))
+    click.echo(f"{len(results)} message(s) processed")
+
+
+def register(group: click.Group) -> None:
+    for command in (
+        parse_command,
+        ingest_command,
+        fetch_mail_command,
+        review_group,
+        updates_command,
+        reprocess_command,
+    ):
+        group.add_command(command)

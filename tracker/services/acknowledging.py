@@ -1,0 +1,85 @@
+"""Acknowledgements: a short reply echoing what a participant's email recorded.
+
+It goes through the outbox like any reminder (so it is retried, and sent once),
+keyed by the inbound message it answers: reprocessing never sends a second one.
+Replying to it works like replying to a reminder, so a participant can correct
+a misread line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.core.model import ActionStatus, ReminderKind
+from tracker.db.orm import InboundMessage, Participant, Reminder, Update
+from tracker.mail.render import AcknowledgementContext, RecordedUpdate
+
+_KEY = re.compile(r"ack:m(\d+)")
+
+
+def acknowledgement_key(inbound_id: int) -> str:
+    return f"ack:m{inbound_id}"
+
+
+def queue_acknowledgement(
+    participant: Participant, inbound: InboundMessage, *, session: Session, now: datetime
+) -> Reminder | None:
+    """Put an acknowledgement of `inbound` in the outbox, unless one is there already."""
+    key = acknowledgement_key(inbound.id)
+    if session.scalar(select(Reminder.id).where(Reminder.occurrence_key == key)) is not None:
+        return None
+    reminder = Reminder(
+        occurrence_key=key,
+        participant_id=participant.id,
+        audience="participant",
+        kind=ReminderKind.ACKNOWLEDGEMENT.value,
+        local_date=now.astimezone(ZoneInfo(participant.effective_timezone)).date(),
+        scheduled_at=now,
+        next_attempt_at=now,
+        state="planned",
+        attempts=0,
+        created_at=now,
+    )
+    session.add(reminder)
+    session.flush()
+    return reminder
+
+
+def acknowledged_inbound_id(reminder: Reminder) -> int | None:
+    match = _KEY.fullmatch(reminder.occurrence_key)
+    return int(match.group(1)) if match else None
+
+
+def acknowledgement_context(
+    reminder: Reminder, *, session: Session, opt_out_address: str
+) -> AcknowledgementContext:
+    """What the acknowledgement of `reminder`'s inbound message shows."""
+    participant = reminder.participant
+    inbound_id = acknowledged_inbound_id(reminder)
+    updates = list(
+        session.scalars(
+            select(Update).where(Update.inbound_message_id == inbound_id).order_by(Update.id)
+        )
+    )
+    return AcknowledgementContext(
+        language=participant.effective_language,
+        participant_name=participant.name,
+        programme_name=participant.programme.name,
+        updates=tuple(
+            RecordedUpdate(
+                ref=u.action.ref if u.action else None,
+                title=u.action.title if u.action else "",
+                status=ActionStatus(u.status) if u.status else None,
+                percent=u.percent,
+                note=u.note,
+            )
+            for u in updates
+        ),
+        coordinator_names=tuple(c.name for c in participant.programme.coordinators),
+        opt_out_url_or_address=opt_out_address,
+    )

@@ -1,0 +1,85 @@
+"""Recording progress: updates in, action status derived from them.
+
+An action's status, percent and last-update time are always derived from its
+update history (the latest update that says each). So reprocessing a message
+(its old updates deleted, new ones recorded) or updates arriving out of order
+can never leave an action in a state its history does not explain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tracker.core.model import ActionStatus, UpdateSource
+from tracker.db.orm import Action, Participant, Update
+from tracker.services.planning import mark_for_planning
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewUpdate:
+    """One piece of progress to record; `action` None for a general update."""
+
+    action: Action | None
+    status: ActionStatus | None
+    percent: int | None
+    note: str
+
+
+def record_updates(
+    participant: Participant,
+    updates: Sequence[NewUpdate],
+    *,
+    session: Session,
+    at: datetime,
+    source: UpdateSource,
+    now: datetime,
+    reminder_id: int | None = None,
+    inbound_message_id: int | None = None,
+) -> list[Update]:
+    """Add the updates, re-derive the touched actions, and mark the participant for planning."""
+    rows = [
+        Update(
+            participant_id=participant.id,
+            action_id=item.action.id if item.action is not None else None,
+            reminder_id=reminder_id,
+            inbound_message_id=inbound_message_id,
+            at=at,
+            status=item.status.value if item.status is not None else None,
+            percent=item.percent,
+            note=item.note,
+            source=source.value,
+            recorded_at=now,
+        )
+        for item in updates
+    ]
+    session.add_all(rows)
+    session.flush()
+    derive_action_state(
+        [item.action for item in updates if item.action is not None], session=session
+    )
+    if participant.last_reply_at is None or participant.last_reply_at < at:
+        participant.last_reply_at = at
+    mark_for_planning(participant)
+    return rows
+
+
+def derive_action_state(actions: Iterable[Action], *, session: Session) -> None:
+    """Set status, percent and last_update_at of each action from its update history."""
+    for action in {a.id: a for a in actions}.values():
+        history = list(
+            session.scalars(
+                select(Update).where(Update.action_id == action.id).order_by(Update.at, Update.id)
+            )
+        )
+        # The latest update that states a status decides status and percent
+        # together ("blocked" after "in progress 60%" leaves no percentage);
+        # a note-only update changes neither.
+        latest = next((u for u in reversed(history) if u.status is not None), None)
+        action.status = latest.status if latest is not None and latest.status else "not_started"
+        action.percent = latest.percent if latest is not None else None
+        action.last_update_at = history[-1].at if history else None
