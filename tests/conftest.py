@@ -19,6 +19,7 @@ from sqlalchemy import Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.dovecot import DovecotServer, start_dovecot
 from tests.services import POSTGRES_URL, service_missing
 from tracker.db.migrate import upgrade
 from tracker.db.session import make_engine, make_session_factory
@@ -113,3 +114,10 @@ def tracker_env(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     return env
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    """A fresh private Dovecot with an empty INBOX, plaintext IMAP on 127.0.0.1."""
+    with start_dovecot() as server:
+        yield server

@@ -372,3 +372,15 @@ userdb passwd-file {{
 """
             + self._services("listen", root)
         )
+
+
+def start_dovecot(*, tls: bool = False) -> DovecotServer:
+    """A new DovecotServer; skip without Dovecot, except under CI where that is a failure."""
+    from tests.services import service_missing
+
+    if dovecot_binary() is None:
+        service_missing("dovecot is not installed (bash .ci/dovecot.sh installs dovecot-imapd)")
+    try:
+        return DovecotServer(tls=tls)
+    except DovecotUnavailable as exc:
+        service_missing(str(exc))

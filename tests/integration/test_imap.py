@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from email.parser import BytesHeaderParser
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.dovecot import DovecotServer, DovecotUnavailable, dovecot_binary
+from tests.dovecot import DovecotServer, start_dovecot
 from tracker.mail import imap
 from tracker.mail.imap import (
     STORED_KEYWORD,
@@ -22,32 +21,10 @@ from tracker.mail.imap import (
 )
 
 
-def _server(*, tls: bool = False) -> DovecotServer:
-    """A new DovecotServer; skip without Dovecot, except in CI where that is a failure."""
-    if dovecot_binary() is None:
-        reason = "dovecot is not installed (bash .ci/dovecot.sh installs dovecot-imapd)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI=true requires the IMAP integration tests to run")
-        pytest.skip(reason)
-    try:
-        return DovecotServer(tls=tls)
-    except DovecotUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-
-
-@pytest.fixture
-def dovecot() -> Iterator[DovecotServer]:
-    """A fresh Dovecot with an empty INBOX, plaintext on 127.0.0.1."""
-    with _server() as server:
-        yield server
-
-
 @pytest.fixture
 def tls_dovecot() -> Iterator[DovecotServer]:
     """A fresh Dovecot offering STARTTLS and implicit TLS with a self-signed certificate."""
-    with _server(tls=True) as server:
+    with start_dovecot(tls=True) as server:
         yield server
 
 
