@@ -48,10 +48,16 @@ def main(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from tracker.cli import inbound_commands, programme_commands, sending_commands
+    from tracker.cli import (
+        inbound_commands,
+        programme_commands,
+        sending_commands,
+        service_commands,
+    )
 
     programme_commands.register(main)
     inbound_commands.register(main)
+    service_commands.register(main)
     sending_commands.register(main)
 
 

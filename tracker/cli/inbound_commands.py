@@ -11,6 +11,7 @@ import click
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import update_text
 from tracker.clock import SystemClock
+from tracker.db.locks import exclusive
 from tracker.errors import TrackerError
 from tracker.inbound.parse import parse_message, to_contract_json
 from tracker.mail.imap import FetchReport, fetch_new_messages
@@ -130,7 +131,11 @@ def fetch_and_process(
         with runtime.session_factory.begin() as session:
             store_inbound(raw, session=session, source="imap", now=now or clock.now())
 
-    report = fetch_new_messages(settings.imap, store)
+    with exclusive(runtime.engine, f"imap:{settings.imap.address}/{settings.imap.folder}") as mine:
+        if not mine:
+            empty = FetchReport(fetched=0, stored=0, failed=0, errors=())
+            return empty, []  # another process is polling this mailbox right now
+        report = fetch_new_messages(settings.imap, store)
     results = process_stored(
         session_factory=runtime.session_factory, secret_key=secret, now=now or clock.now()
     )

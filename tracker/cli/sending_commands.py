@@ -17,12 +17,11 @@ from tracker.db.orm import Participant, Programme
 from tracker.errors import NotFoundError, TrackerError
 from tracker.mail.render import create_mail_environment, render_reminder
 from tracker.mail.smtp import SmtpMailer
-from tracker.scheduler import Tick, run_service
 from tracker.services.composing import MailIdentity, reminder_context
 from tracker.services.sending import SendReport, send_due
 
 
-def _one_pass(
+def one_send_pass(
     runtime: Runtime, now_text: str | None, *, dry_run: bool, stop: threading.Event | None = None
 ) -> SendReport:
     settings = runtime.settings
@@ -53,7 +52,7 @@ def send_due_command(now_text: str | None, dry_run: bool, as_json: bool) -> None
     """
     if now_text:
         parse_now(now_text)  # a bad --now is a usage error before anything happens
-    report = _one_pass(Runtime.from_environment(), now_text, dry_run=dry_run)
+    report = one_send_pass(Runtime.from_environment(), now_text, dry_run=dry_run)
     if as_json:
         print_json(report.to_json())
     else:
@@ -162,39 +161,6 @@ def preview_command(
     click.echo(rendered.html if as_html else rendered.text)
 
 
-@click.command("run")
-@click.option(
-    "--send-every",
-    default=60,
-    show_default=True,
-    metavar="SECONDS",
-    help="Planning and sending interval.",
-)
-@click.option(
-    "--fetch-every",
-    default=300,
-    show_default=True,
-    metavar="SECONDS",
-    help="Inbox polling interval (with TRACKER_IMAP_URL).",
-)
-def run_command(send_every: int, fetch_every: int) -> None:
-    """The long-running service: plans and sends reminders and reads the inbox on intervals.
-
-    Stops cleanly on SIGTERM or SIGINT: the message in flight is finished and
-    the rest stay in the outbox for the next start.
-    """
-    runtime = Runtime.from_environment()
-    MailIdentity.from_settings(runtime.settings)  # fail at start without a secret key
-    runtime.require_current_schema()
-    ticks = [
-        Tick(
-            "send-due", send_every, lambda stop: _one_pass(runtime, None, dry_run=False, stop=stop)
-        )
-    ]
-    run_service(ticks)
-
-
 def register(group: click.Group) -> None:
     group.add_command(send_due_command)
     group.add_command(preview_command)
-    group.add_command(run_command)
