@@ -16,11 +16,7 @@ install: $(BIN)/tracker
 
 # Sets everything up and runs the demo: on SQLite, no network.
 demo: $(BIN)/tracker
-	mkdir -p $(DEMO_DIR)
-	cd $(DEMO_DIR) && rm -f demo.db && \
-	  TRACKER_DATABASE_URL=sqlite:///demo.db $(CURDIR)/$(BIN)/tracker db upgrade && \
-	  TRACKER_DATABASE_URL=sqlite:///demo.db $(CURDIR)/$(BIN)/tracker import $(CURDIR)/examples/programme.yaml && \
-	  TRACKER_DATABASE_URL=sqlite:///demo.db $(CURDIR)/$(BIN)/tracker status
+	$(BIN)/tracker demo --no-serve --folder $(DEMO_DIR)
 
 lint: $(BIN)/tracker
 	$(BIN)/ruff check .

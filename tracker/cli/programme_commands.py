@@ -94,10 +94,10 @@ def status_command(slug: str | None, as_json: bool) -> None:
     if not document["programmes"]:
         click.echo("no programmes yet: load one with `tracker import FILE`")
     for programme in document["programmes"]:
-        click.echo(_status_text(programme))
+        click.echo(status_text(programme))
 
 
-def _status_text(programme: dict[str, Any]) -> str:
+def status_text(programme: dict[str, Any]) -> str:
     lines = [f"{programme['slug']}  {programme['name']}"]
     for person in programme["participants"]:
         last = person["last_reply_at"][:10] if person["last_reply_at"] else "never"

@@ -1,0 +1,216 @@
+"""The demo: the whole story of a programme's follow-up, on SQLite, with no network.
+
+It imports the example programme, then lets time pass: reminders go out (into
+a folder of .eml files instead of an SMTP server), participants reply from
+different mail clients, a stranger forges a reply, an out-of-office answers,
+an address bounces, silence is escalated, and the coordinators' view is shown.
+Every step runs the same services as the real commands.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tracker.db.migrate import upgrade
+from tracker.db.session import make_engine, make_session_factory
+from tracker.mail.render import create_mail_environment
+from tracker.programme_file import read_programme_file
+from tracker.services.composing import MailIdentity
+from tracker.services.importing import import_programme
+from tracker.services.intake import IntakeResult, ingest
+from tracker.services.sending import send_due
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "programme.yaml"
+FIRST_DAY = datetime(2019, 6, 24, 8, 0, tzinfo=UTC)  # after 09:30 in both Beijing and Berlin
+LAST_DAY = datetime(2019, 11, 1, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class FolderMailer:
+    """A Mailer that writes each message to a folder as an .eml file."""
+
+    folder: Path
+    sent: list[EmailMessage] = field(default_factory=list)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        return None
+
+    def send(self, message: EmailMessage) -> None:
+        self.sent.append(message)
+        name = (
+            f"{len(self.sent):03d}-{str(message['To']).split('<')[-1].strip('>').split('@')[0]}.eml"
+        )
+        (self.folder / name).write_bytes(message.as_bytes())
+
+
+@dataclass(frozen=True, slots=True)
+class DemoReply:
+    """How one participant answers their first reminder in the demo."""
+
+    address: str
+    body: str
+    charset: str = "utf-8"
+    sender: str | None = None  # someone else's address: a forgery
+    auto: bool = False
+
+
+REPLIES = (
+    DemoReply(
+        address="wang.xiaoming@xicheng.example.org",
+        body="1：已完成\n2：进行中 60%，等待预算批复\n3：受阻，缺少监测设备经费\n\n"
+        '------------------ 原始邮件 ------------------\n发件人: "Programme Office";\n',
+        charset="gb18030",
+    ),
+    DemoReply(
+        address="chen.jing@dongcheng.example.org",
+        body="1. 进行中 80%，初稿已完成\n2 未开始\n\n"
+        "发件人: Programme Office\n发送时间: 2019年6月24日 9:30\n",
+    ),
+    DemoReply(
+        address="liu.yang@chaoyang.example.org", body="1 已完成\n2：进行中\n\n发自我的iPhone\n"
+    ),
+    DemoReply(
+        address="anna.keller@citynetwork.example.org",
+        body="2: done, published on the network website\n1: in progress 50%, four pairs agreed\n\n"
+        "On Mon, 24 Jun 2019 at 09:30, Programme Office wrote:\n> Dear Anna Keller,\n",
+    ),
+    DemoReply(
+        address="zhao.min@haidian.example.org",
+        body="您好，我正在休假，7月8日返回后回复您。",
+        auto=True,
+    ),
+    DemoReply(address="sun.li@fengtai.example.org", body="1：已完成", sender="someone@example.net"),
+)
+
+
+def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]:
+    """Play the story in `folder` (a fresh demo.db and outbox/); return the database."""
+    outbox = folder / "outbox"
+    outbox.mkdir(parents=True, exist_ok=True)
+    for old in [*outbox.glob("*.eml"), *folder.glob("demo.db*")]:
+        old.unlink()
+    engine = make_engine(f"sqlite:///{folder / 'demo.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    identity = MailIdentity(
+        from_header="Programme Office <followup@citynetwork.example.org>",
+        from_address="followup@citynetwork.example.org",
+        reply_pattern="followup+{token}@citynetwork.example.org",
+        secret_key=secrets.token_urlsafe(32),
+    )
+    env = create_mail_environment()
+    mailer = FolderMailer(outbox)
+
+    def send_pass(now: datetime) -> list[EmailMessage]:
+        before = len(mailer.sent)
+        report = send_due(
+            session_factory=factory, mailer=mailer, env=env, identity=identity, now=now
+        )
+        kinds = Counter(item["kind"].replace("_", "-") for item in report.sent)
+        if kinds and now > replied_at + timedelta(minutes=1):
+            counts = ", ".join(f"{kind} ×{count}" for kind, count in sorted(kinds.items()))
+            echo(f"  {now:%Y-%m-%d}: {counts}")
+        return mailer.sent[before:]
+
+    replied_at = FIRST_DAY + timedelta(hours=20)
+
+    spec = read_programme_file(EXAMPLE.read_text(encoding="utf-8"), path=str(EXAMPLE))
+    with factory.begin() as session:
+        report = import_programme(spec, session=session, now=FIRST_DAY - timedelta(days=31))
+    echo(
+        f"Imported {spec.name}: {len(spec.participants)} participants, "
+        f"{sum(len(p.actions) for p in spec.participants)} actions ({report.created} rows)."
+    )
+
+    first = send_pass(FIRST_DAY)
+    echo(
+        f"\n{FIRST_DAY:%Y-%m-%d}: {len(first)} check-in reminders sent, each in the participant's "
+        "language at 09:30 local time (23 June is a Sunday, so they went out on Monday)."
+    )
+    echo(f"  e.g. “{first[0]['Subject']}” to {first[0]['To']}")
+
+    echo("\nReplies arrive the next day:")
+    for reply in REPLIES:
+        reminder = next(m for m in first if reply.address in str(m["To"]))
+        raw = _reply(reminder, reply)
+        result = ingest(
+            raw,
+            session_factory=factory,
+            secret_key=identity.secret_key,
+            source="pipe",
+            now=replied_at,
+        )
+        echo(f"  {reply.sender or reply.address}: {_outcome(result)}")
+    bounce = _bounce("wu.fang@shanxi.example.org")
+    result = ingest(
+        bounce,
+        session_factory=factory,
+        secret_key=identity.secret_key,
+        source="pipe",
+        now=replied_at,
+    )
+    echo(f"  a delivery failure report: {result.detail}")
+    acknowledged = send_pass(replied_at + timedelta(minutes=1))
+    echo(f"  {len(acknowledged)} acknowledgements sent, echoing what was recorded.")
+
+    echo("\nTime passes; the tracker follows up on its own (silence goes to the coordinators):")
+    day = FIRST_DAY + timedelta(days=2)
+    while day <= LAST_DAY:
+        send_pass(day)
+        day += timedelta(days=1)
+    echo(f"\n{len(mailer.sent)} messages in all, written to {outbox}/ as .eml files.")
+    return factory
+
+
+def _reply(reminder: EmailMessage, reply: DemoReply) -> bytes:
+    message = EmailMessage(policy=policy.SMTP)
+    message["From"] = reply.sender or str(reminder["To"])
+    message["To"] = str(reminder["Reply-To"])
+    message["Subject"] = ("自动回复：" if reply.auto else "回复：") + str(reminder["Subject"])
+    message["Message-ID"] = f"<demo-{secrets.token_hex(6)}@{reply.address.split('@')[1]}>"
+    message["In-Reply-To"] = str(reminder["Message-ID"])
+    if reply.auto:
+        message["Auto-Submitted"] = "auto-replied"
+    message.set_content(reply.body, charset=reply.charset)
+    return message.as_bytes()
+
+
+def _bounce(address: str) -> bytes:
+    return (
+        "From: Mail Delivery System <MAILER-DAEMON@mx.shanxi.example.org>\r\n"
+        "To: followup@citynetwork.example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <bounce-{secrets.token_hex(6)}@mx.shanxi.example.org>\r\n"
+        "MIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.shanxi.example.org\r\n\r\n"
+        f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n"
+    ).encode("ascii")
+
+
+def _outcome(result: IntakeResult) -> str:
+    if result.state == "held":
+        return f"held for a coordinator ({result.reason})"
+    if result.kind == "auto_reply":
+        return "an out-of-office auto-reply: noted, not counted as an answer"
+    return result.detail
