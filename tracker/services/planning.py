@@ -15,12 +15,12 @@ from datetime import UTC, datetime, time
 from typing import cast
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.core import rules as planner
 from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
 from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderItem
+from tracker.db.session import insert_for
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def mark_for_planning(participant: Participant) -> None:
 @dataclass(frozen=True, slots=True)
 class PlanningReport:
     participants_checked: int
-    planned: tuple[Reminder, ...]
+    planned: tuple[planner.PlannedMessage, ...]
 
 
 def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
@@ -64,7 +64,7 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
         return PlanningReport(participants_checked=0, planned=())
     history = _history(session, [p.id for p in participants])
     rules_by_programme: dict[int, list[planner.Rule]] = {}
-    planned: list[Reminder] = []
+    planned: list[planner.PlannedMessage] = []
     for participant in participants:
         rules = rules_by_programme.get(participant.programme_id)
         if rules is None:
@@ -72,14 +72,14 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
                 participant.programme.rules
             )
         facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
-        new = [
-            _insert(session, message, now)
+        added = [
+            message
             for message in planner.due_reminders(rules, [facts], now=now)
+            if _insert(session, message, now)
         ]
-        added = [reminder for reminder in new if reminder is not None]
         planned.extend(added)
-        keys = facts.planned_keys | {item.occurrence_key for r in added for item in r.items}
-        keys |= {r.occurrence_key for r in added}
+        keys = facts.planned_keys | {item.key for m in added for item in m.items}
+        keys |= {m.key for m in added}
         participant.next_due_at = planner.next_due(
             rules, replace(facts, planned_keys=keys), now=now
         )
@@ -150,11 +150,13 @@ def _history(
         .options(selectinload(Reminder.items))
     ).scalars()
     for reminder in rows:
-        keys[reminder.participant_id].add(reminder.occurrence_key)
-        keys[reminder.participant_id].update(item.occurrence_key for item in reminder.items)
+        pid = reminder.participant_id
+        assert pid is not None  # selected by participant
+        keys[pid].add(reminder.occurrence_key)
+        keys[pid].update(item.occurrence_key for item in reminder.items)
         asks = reminder.audience == "participant" and reminder.kind != ReminderKind.ACKNOWLEDGEMENT
         if asks and reminder.state == "sent" and reminder.sent_at:
-            sent[reminder.participant_id].append(
+            sent[pid].append(
                 planner.SentReminder(
                     reminder_id=reminder.id,
                     kind=ReminderKind(reminder.kind),
@@ -168,46 +170,64 @@ def _history(
     }
 
 
-def _insert(session: Session, message: planner.PlannedMessage, now: datetime) -> Reminder | None:
-    """Insert one planned message; None when its key exists already (another planner won)."""
-    reminder = Reminder(
-        occurrence_key=message.key,
-        participant_id=message.participant_id,
-        audience=message.audience,
-        kind=message.kind.value,
-        local_date=message.local_date,
-        scheduled_at=message.scheduled_at,
-        state="planned",
-        attempts=0,
-        next_attempt_at=message.scheduled_at,
-        created_at=now,
-        items=[
-            ReminderItem(occurrence_key=item.key, kind=item.kind.value, action_id=item.action_id)
-            for item in message.items
-        ],
-    )
-    try:
-        with session.begin_nested():
-            session.add(reminder)
-            session.flush()
-    except IntegrityError:
+def _insert(session: Session, message: planner.PlannedMessage, now: datetime) -> bool:
+    """Insert one planned message with its items; False when its key exists already.
+
+    `INSERT … ON CONFLICT DO NOTHING` rather than a savepoint per message: a
+    savepoint flushes and snapshots the whole session, which made a busy tick
+    quadratic in the number of participants.
+    """
+    insert = insert_for(session)
+    reminder_id = session.execute(
+        insert(Reminder)
+        .values(
+            occurrence_key=message.key,
+            participant_id=message.participant_id,
+            audience=message.audience,
+            kind=message.kind.value,
+            local_date=message.local_date,
+            scheduled_at=message.scheduled_at,
+            state="planned",
+            attempts=0,
+            next_attempt_at=message.scheduled_at,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["occurrence_key"])
+        .returning(Reminder.id)
+    ).scalar_one_or_none()
+    if reminder_id is None:  # another planner won
         log.info("action=reminder.already_planned key=%s", message.key)
-        return None
+        return False
+    session.execute(
+        insert(ReminderItem)
+        .values(
+            [
+                {
+                    "reminder_id": reminder_id,
+                    "occurrence_key": item.key,
+                    "kind": item.kind.value,
+                    "action_id": item.action_id,
+                }
+                for item in message.items
+            ]
+        )
+        .on_conflict_do_nothing(index_elements=["occurrence_key"])
+    )
     session.add(
         Event(
             at=now,
             action="reminder.planned",
             participant_id=message.participant_id,
-            reminder_id=reminder.id,
+            reminder_id=reminder_id,
             detail=f"{message.kind.value} for {message.local_date.isoformat()} "
             f"({len(message.items)} item(s))",
         )
     )
     log.info(
         "action=reminder.planned reminder=%s participant=%s kind=%s scheduled_at=%s",
-        reminder.id,
+        reminder_id,
         message.participant_id,
         message.kind.value,
         message.scheduled_at.isoformat(),
     )
-    return reminder
+    return True
