@@ -141,7 +141,7 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
         f"{sum(len(p.actions) for p in spec.participants)} actions ({report.created} rows)."
     )
 
-    first = send_pass(FIRST_DAY)
+    first = [m for m in send_pass(FIRST_DAY) if m["X-Tracker-Kind"] == "check_in"]
     echo(
         f"\n{FIRST_DAY:%Y-%m-%d}: {len(first)} check-in reminders sent, each in the participant's "
         "language at 09:30 local time (23 June is a Sunday, so they went out on Monday)."

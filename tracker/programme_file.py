@@ -72,6 +72,7 @@ class ProgrammeSpec:
     country: str | None
     working_days_only: bool
     acknowledge_replies: bool
+    weekly_digest: bool
     coordinators: tuple[CoordinatorSpec, ...]
     rules: tuple[RuleSpec, ...]
     participants: tuple[ParticipantSpec, ...]
@@ -210,7 +211,7 @@ class _Reader:
         """The `programme` mapping, with no rules or participants yet."""
         what = "programme"
         required = {"slug", "name", "starts_on", "ends_on", "timezone", "language", "coordinators"}
-        optional = {"country", "working_days_only", "acknowledge_replies"}
+        optional = {"country", "working_days_only", "acknowledge_replies", "weekly_digest"}
         fields = self.mapping(node, what, required, optional)
         values: dict[str, object] = {
             "slug": self.field(fields, "slug", what, _slug),
@@ -222,8 +223,9 @@ class _Reader:
             "country": self.field(fields, "country", what, _country),
             "working_days_only": self.field(fields, "working_days_only", what, _boolean),
             "acknowledge_replies": self.field(fields, "acknowledge_replies", what, _boolean),
+            "weekly_digest": self.field(fields, "weekly_digest", what, _boolean),
         }
-        for flag in ("working_days_only", "acknowledge_replies"):
+        for flag in ("working_days_only", "acknowledge_replies", "weekly_digest"):
             values[flag] = True if values[flag] is None else values[flag]
         starts, ends = values["starts_on"], values["ends_on"]
         if isinstance(starts, date) and isinstance(ends, date) and ends < starts:

@@ -173,7 +173,8 @@ def test_a_bounce_marks_the_participant_bouncing_and_stops_reminders(
         person = session.scalars(select(Participant).where(Participant.email.like("wang%"))).one()
         assert person.state == "bouncing"
     later = send_pass(session_factory, datetime(2019, 7, 24, 8, 0, tzinfo=UTC))
-    assert [str(m["To"]) for m in later] == ["Anna Keller <anna@example.org>"]
+    reminders = [m for m in later if m["X-Tracker-Kind"] != "digest"]
+    assert [str(m["To"]) for m in reminders] == ["Anna Keller <anna@example.org>"]
 
 
 def test_unsubscribe_opts_out_and_cancels_what_was_planned(

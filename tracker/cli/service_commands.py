@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import click
 
 from tracker.cli.inbound_commands import fetch_and_process
@@ -34,6 +36,9 @@ def run_command(send_every: int, fetch_every: int) -> None:
     Stops cleanly on SIGTERM or SIGINT: the message in flight is finished and
     the rest stay in the outbox for the next start.
     """
+    # A service says what it does: one line per message sent, per pass that failed.
+    root = logging.getLogger()
+    root.setLevel(min(root.level, logging.INFO))
     runtime = Runtime.from_environment()
     MailIdentity.from_settings(runtime.settings)  # fail at start without a secret key
     runtime.require_current_schema()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -66,6 +67,7 @@ class Programme(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     working_days_only: Mapped[bool] = mapped_column(Boolean, default=True)
     acknowledge_replies: Mapped[bool] = mapped_column(Boolean, default=True)
+    weekly_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -212,8 +214,13 @@ class Reminder(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     occurrence_key: Mapped[str] = mapped_column(String(200), unique=True)
-    participant_id: Mapped[int] = mapped_column(
+    # Who it is to or about; None for a programme's digest to its coordinators.
+    participant_id: Mapped[int | None] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    # Set for digests, which belong to a programme rather than a participant.
+    programme_id: Mapped[int | None] = mapped_column(
+        ForeignKey("programmes.id", ondelete="CASCADE"), index=True
     )
     audience: Mapped[str] = mapped_column(String(12))  # participant | coordinators
     kind: Mapped[str] = mapped_column(String(20))
@@ -229,10 +236,18 @@ class Reminder(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
 
-    participant: Mapped[Participant] = relationship()
+    participant: Mapped[Participant | None] = relationship()
+    programme: Mapped[Programme | None] = relationship()
     items: Mapped[list[ReminderItem]] = relationship(
         back_populates="reminder", order_by="ReminderItem.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def about(self) -> Participant:
+        """The participant this reminder is to or about (every kind but the digest)."""
+        if self.participant is None:
+            raise ValueError(f"reminder {self.id} ({self.kind}) belongs to no participant")
+        return self.participant
 
 
 class ReminderItem(Base):

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.core.model import ActionStatus, ReminderKind
+from tracker.core.model import ReminderKind
 from tracker.db.orm import InboundMessage, Participant, Reminder, Update
-from tracker.mail.render import AcknowledgementContext, RecordedUpdate
+from tracker.mail.render import AcknowledgementContext
+from tracker.services.presenting import recorded_update
 
 _KEY = re.compile(r"ack:m(\d+)")
 
@@ -59,7 +60,7 @@ def acknowledgement_context(
     reminder: Reminder, *, session: Session, opt_out_address: str
 ) -> AcknowledgementContext:
     """What the acknowledgement of `reminder`'s inbound message shows."""
-    participant = reminder.participant
+    participant = reminder.about
     inbound_id = acknowledged_inbound_id(reminder)
     updates = list(
         session.scalars(
@@ -70,16 +71,7 @@ def acknowledgement_context(
         language=participant.effective_language,
         participant_name=participant.name,
         programme_name=participant.programme.name,
-        updates=tuple(
-            RecordedUpdate(
-                ref=u.action.ref if u.action else None,
-                title=u.action.title if u.action else "",
-                status=ActionStatus(u.status) if u.status else None,
-                percent=u.percent,
-                note=u.note,
-            )
-            for u in updates
-        ),
+        updates=tuple(recorded_update(u) for u in updates),
         coordinator_names=tuple(c.name for c in participant.programme.coordinators),
         opt_out_url_or_address=opt_out_address,
     )

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
+from typing import Protocol
 
 from jinja2 import Environment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.config import Settings
-from tracker.core.model import ActionStatus, ReminderKind
+from tracker.core.model import ReminderKind
 from tracker.core.tokens import make_reply_token
-from tracker.db.orm import InboundMessage, Participant, Reminder, Update
+from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.mail.outgoing import (
     build_message,
     make_message_id,
@@ -24,15 +25,17 @@ from tracker.mail.outgoing import (
     unsubscribe_mailto,
 )
 from tracker.mail.render import (
-    ActionLine,
     EscalationContext,
     ReminderContext,
     RenderedMail,
     render_acknowledgement,
+    render_digest,
     render_escalation,
     render_reminder,
 )
 from tracker.services.acknowledging import acknowledged_inbound_id, acknowledgement_context
+from tracker.services.digest import digest_context
+from tracker.services.presenting import action_lines, local_date
 
 _ESCALATION_KEY = re.compile(r"escalate:p\d+:r(\d+)")
 
@@ -69,115 +72,97 @@ class MailIdentity:
         return reply_address(self.reply_pattern, self.token(reminder_id))
 
 
-def local_date(moment: datetime, timezone: str) -> datetime:
-    return moment.astimezone(ZoneInfo(timezone))
-
-
-def action_lines(
-    participant: Participant, *, session: Session, open_only: bool
-) -> tuple[ActionLine, ...]:
-    """The participant's actions as the templates show them, with the last update's note."""
-    actions = [
-        a
-        for a in participant.actions
-        if a.archived_at is None and (not open_only or ActionStatus(a.status).is_open)
-    ]
-    notes = _last_notes(session, [a.id for a in actions])
-    zone = participant.effective_timezone
-    return tuple(
-        ActionLine(
-            ref=action.ref,
-            title=action.title,
-            due=action.due_on,
-            status=ActionStatus(action.status),
-            percent=action.percent,
-            note=notes.get(action.id, ""),
-            updated_on=(
-                local_date(action.last_update_at, zone).date() if action.last_update_at else None
-            ),
-        )
-        for action in actions
-    )
-
-
 def compose_reminder(
     reminder: Reminder, *, session: Session, env: Environment, identity: MailIdentity, now: datetime
 ) -> EmailMessage:
     """The message for an outbox row (whose Message-ID is already recorded)."""
-    assert reminder.message_id is not None, "a reminder is claimed before it is composed"
-    participant = reminder.participant
-    programme = participant.programme
-    coordinators = programme.coordinators
-    if reminder.audience == "coordinators":
+    kind = ReminderKind(reminder.kind)
+    if kind is ReminderKind.DIGEST:
+        programme = reminder.programme
+        assert programme is not None, "a digest belongs to a programme"
+        rendered = render_digest(env, digest_context(reminder, session=session))
+        return _message(reminder, rendered, programme.coordinators, identity=identity, now=now)
+    participant = reminder.about
+    if kind is ReminderKind.ESCALATION:
         rendered = _render_escalation(reminder, session=session, env=env, now=now)
-        message = build_message(
-            rendered=rendered,
-            from_header=identity.from_header,
-            to_name=coordinators[0].name,
-            to_address=coordinators[0].email,
-            reply_to=identity.from_address,
-            message_id=reminder.message_id,
-            list_unsubscribe=unsubscribe_mailto(identity.from_address),
-            date=now,
-        )
-        del message["To"]
-        message["To"] = tuple(Address(display_name=c.name, addr_spec=c.email) for c in coordinators)
-        return message
+        coordinators = participant.programme.coordinators
+        return _message(reminder, rendered, coordinators, identity=identity, now=now)
+    # Participant mail: replies come back to the signed address.
     reply_to = identity.reply_to(reminder.id)
-    if reminder.kind == ReminderKind.ACKNOWLEDGEMENT:
-        return _acknowledgement_message(
-            reminder, session=session, env=env, identity=identity, now=now
+    if kind is ReminderKind.ACKNOWLEDGEMENT:
+        rendered = render_acknowledgement(
+            env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
+        )
+        inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
+        threading = (
+            {"In-Reply-To": inbound.message_id, "References": inbound.message_id}
+            if inbound is not None and inbound.message_id
+            else {}
+        )
+        return _message(
+            reminder,
+            rendered,
+            [participant],
+            identity=identity,
+            now=now,
+            reply_to=reply_to,
+            headers=threading,
         )
     item_actions = {item.action_id for item in reminder.items}
     rendered = render_reminder(
         env,
         reminder_context(
             participant,
-            ReminderKind(reminder.kind),
+            kind,
             focus_refs=tuple(a.ref for a in participant.actions if a.id in item_actions),
             opt_out_address=reply_to,
             session=session,
             now=now,
         ),
     )
-    return build_message(
-        rendered=rendered,
-        from_header=identity.from_header,
-        to_name=participant.name,
-        to_address=participant.email,
-        reply_to=reply_to,
-        message_id=reminder.message_id,
-        list_unsubscribe=unsubscribe_mailto(reply_to),
-        date=now,
+    return _message(
+        reminder, rendered, [participant], identity=identity, now=now, reply_to=reply_to
     )
 
 
-def _acknowledgement_message(
-    reminder: Reminder, *, session: Session, env: Environment, identity: MailIdentity, now: datetime
+class _Recipient(Protocol):
+    name: str
+    email: str
+
+
+def _message(
+    reminder: Reminder,
+    rendered: RenderedMail,
+    recipients: Sequence[_Recipient],
+    *,
+    identity: MailIdentity,
+    now: datetime,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> EmailMessage:
-    assert reminder.message_id is not None
-    participant = reminder.participant
-    reply_to = identity.reply_to(reminder.id)
-    rendered = render_acknowledgement(
-        env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
-    )
-    inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
-    threading = (
-        {"In-Reply-To": inbound.message_id, "References": inbound.message_id}
-        if inbound is not None and inbound.message_id
-        else None
-    )
-    return build_message(
+    """The MIME message of `reminder` to `recipients`.
+
+    Mail to coordinators has no reply token: a reply goes to the From address.
+    `X-Tracker-Kind` names the kind, for mail filters.
+    """
+    assert reminder.message_id is not None, "a reminder is claimed before it is composed"
+    answer_to = reply_to or identity.from_address
+    first = recipients[0]
+    message = build_message(
         rendered=rendered,
         from_header=identity.from_header,
-        to_name=participant.name,
-        to_address=participant.email,
-        reply_to=reply_to,
+        to_name=first.name,
+        to_address=first.email,
+        reply_to=answer_to,
         message_id=reminder.message_id,
-        list_unsubscribe=unsubscribe_mailto(reply_to),
+        list_unsubscribe=unsubscribe_mailto(answer_to),
         date=now,
-        extra_headers=threading,
+        extra_headers={"X-Tracker-Kind": reminder.kind, **(headers or {})},
     )
+    if len(recipients) > 1:
+        del message["To"]
+        message["To"] = tuple(Address(display_name=r.name, addr_spec=r.email) for r in recipients)
+    return message
 
 
 def reminder_context(
@@ -208,7 +193,7 @@ def reminder_context(
 def _render_escalation(
     reminder: Reminder, *, session: Session, env: Environment, now: datetime
 ) -> RenderedMail:
-    participant = reminder.participant
+    participant = reminder.about
     programme = participant.programme
     zone = participant.effective_timezone
     first_id = next(
@@ -249,18 +234,3 @@ def _render_escalation(
             actions=action_lines(participant, session=session, open_only=False),
         ),
     )
-
-
-def _last_notes(session: Session, action_ids: list[int]) -> dict[int, str]:
-    notes: dict[int, str] = {}
-    if not action_ids:
-        return notes
-    rows = session.scalars(
-        select(Update)
-        .where(Update.action_id.in_(action_ids))
-        .order_by(Update.at.desc(), Update.id.desc())
-    )
-    for update in rows:
-        if update.action_id is not None:
-            notes.setdefault(update.action_id, update.note)
-    return notes

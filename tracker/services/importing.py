@@ -64,6 +64,7 @@ def import_programme(spec: ProgrammeSpec, *, session: Session, now: datetime) ->
         "country": spec.country,
         "working_days_only": spec.working_days_only,
         "acknowledge_replies": spec.acknowledge_replies,
+        "weekly_digest": spec.weekly_digest,
     }
     if programme is None:
         programme = Programme(slug=spec.slug, created_at=now, updated_at=now, **values)

@@ -78,7 +78,7 @@ def ingest(
         inbound, duplicate = store_inbound(raw, session=session, source=source, now=now)
         inbound_id = inbound.id
         if duplicate and inbound.state != InboundState.STORED:
-            return _result(inbound, duplicate=True, session=session)
+            return intake_result(inbound, duplicate=True, session=session)
     with session_factory.begin() as session:
         inbound = session.get_one(InboundMessage, inbound_id)
         return process_inbound(
@@ -129,8 +129,13 @@ def process_inbound(
             )
         reason = HoldReason.BAD_TOKEN if problem == "bad_token" else HoldReason.UNMATCHED
         return _hold(inbound, reason, problem or "", session=session, now=now, duplicate=duplicate)
-    participant = reminder.participant
     inbound.reminder_id = reminder.id
+    if reminder.participant is None:  # a digest: coordinators' mail, not a participant's
+        detail = f"answers the coordinators' digest {reminder.id}, not a reminder"
+        return _hold(
+            inbound, HoldReason.UNMATCHED, detail, session=session, now=now, duplicate=duplicate
+        )
+    participant = reminder.participant
     inbound.participant_id = participant.id
     if reminder.audience != "participant" or (parsed.from_address or "") != participant.email:
         sender = parsed.from_address or "nobody"
@@ -254,7 +259,7 @@ def _done(
     log.info(
         "action=inbound.processed inbound=%s kind=%s detail=%s", inbound.id, inbound.kind, detail
     )
-    return _result(inbound, duplicate=duplicate, session=session)
+    return intake_result(inbound, duplicate=duplicate, session=session)
 
 
 def _hold(
@@ -281,10 +286,10 @@ def _hold(
     )
     session.flush()
     log.info("action=inbound.held inbound=%s reason=%s", inbound.id, reason.value)
-    return _result(inbound, duplicate=duplicate, session=session)
+    return intake_result(inbound, duplicate=duplicate, session=session)
 
 
-def _result(inbound: InboundMessage, *, duplicate: bool, session: Session) -> IntakeResult:
+def intake_result(inbound: InboundMessage, *, duplicate: bool, session: Session) -> IntakeResult:
     participant = (
         session.get(Participant, inbound.participant_id) if inbound.participant_id else None
     )

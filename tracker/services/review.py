@@ -13,7 +13,7 @@ from tracker.core.model import InboundState
 from tracker.db.orm import Event, InboundMessage, Participant, Programme, Reminder, Update
 from tracker.errors import NotFoundError, TrackerError
 from tracker.inbound.parse import parse_message
-from tracker.services.intake import IntakeResult, process_inbound
+from tracker.services.intake import IntakeResult, intake_result, process_inbound
 from tracker.services.replying import MAX_MESSAGE_BYTES, apply_reply
 
 log = logging.getLogger(__name__)
@@ -81,16 +81,9 @@ def assign_held(
             detail=inbound.detail,
         )
     )
-    return IntakeResult(
-        inbound_id=inbound.id,
-        duplicate=False,
-        state=inbound.state,
-        kind=inbound.kind,
-        participant=participant.email,
-        reminder_id=inbound.reminder_id,
-        updates=outcome.updates,
-        detail=inbound.detail,
-    )
+    result = intake_result(inbound, duplicate=False, session=session)
+    result.updates = outcome.updates
+    return result
 
 
 def discard_held(inbound_id: int, *, session: Session, now: datetime) -> None:

@@ -23,8 +23,15 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from tracker.db.orm import Event, Participant, Programme, Reminder
-from tracker.mail.outgoing import Mailer, MailError, PermanentMailError, UnsafeHeaderError
+from tracker.mail.outgoing import (
+    Mailer,
+    MailError,
+    PermanentMailError,
+    TemporaryMailError,
+    UnsafeHeaderError,
+)
 from tracker.services.composing import MailIdentity, compose_reminder
+from tracker.services.digest import plan_digests
 from tracker.services.planning import mark_for_planning, plan_due_reminders
 
 log = logging.getLogger(__name__)
@@ -98,6 +105,7 @@ def send_due(
         return _dry_run(session_factory, report, now)
     with session_factory.begin() as session:
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
+        report.planned += plan_digests(session=session, now=now)
     with mailer:
         while not (stop is not None and stop.is_set()):
             claimed = _claim_batch(session_factory, identity, now, policy)
@@ -125,6 +133,7 @@ def _dry_run(
 ) -> SendReport:
     with session_factory() as session:
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
+        report.planned += plan_digests(session=session, now=now)
         for reminder in session.scalars(_due_query(now)):
             report.due.append(_summary(reminder))
         session.rollback()
@@ -207,6 +216,7 @@ def _send_one(
                 selectinload(Reminder.participant)
                 .selectinload(Participant.programme)
                 .selectinload(Programme.coordinators),
+                selectinload(Reminder.programme).selectinload(Programme.coordinators),
             )
         ).one()
         summary = _summary(reminder)
@@ -221,6 +231,23 @@ def _send_one(
             )
             report.failed.append({**summary, "error": f"cannot compose: {error}"})
             return _Outcome.FAILED
+        except Exception as error:
+            # A bug (a template error, say): retried with backoff so that a fix
+            # lets it go out, and failed after the last attempt; never a stuck pass.
+            log.exception("action=reminder.compose_failed reminder=%s", reminder_id)
+            attempts = reminder.attempts
+            session.rollback()
+            problem = TemporaryMailError(f"cannot compose: {error}", connection_level=False)
+            return _record_failure(
+                session_factory,
+                reminder_id,
+                summary,
+                attempts,
+                problem,
+                now,
+                policy,
+                report,
+            )
         attempts = reminder.attempts
         session.rollback()
     try:
@@ -311,6 +338,18 @@ def _finish(
         if state == "sent":
             reminder.sent_at = now
         participant = reminder.participant
+        session.add(
+            Event(
+                at=now,
+                action=f"reminder.{state}",
+                participant_id=participant.id if participant else None,
+                programme_id=reminder.programme_id,
+                reminder_id=reminder_id,
+                detail=error or reminder.message_id or "",
+            )
+        )
+        if participant is None:  # a digest
+            return
         # A send changes what the planner knows (escalation counts sent reminders).
         mark_for_planning(participant)
         if hard_failure is not None and reminder.audience == "participant":
@@ -328,15 +367,6 @@ def _finish(
                         detail=f"{participant.hard_bounces} permanent delivery failures",
                     )
                 )
-        session.add(
-            Event(
-                at=now,
-                action=f"reminder.{state}",
-                participant_id=participant.id,
-                reminder_id=reminder_id,
-                detail=error or reminder.message_id or "",
-            )
-        )
 
 
 def _release(session_factory: sessionmaker[Session], reminder_ids: list[int]) -> None:
@@ -353,16 +383,17 @@ def _release(session_factory: sessionmaker[Session], reminder_ids: list[int]) ->
 
 def _summary(reminder: Reminder) -> dict[str, Any]:
     participant = reminder.participant
+    programme = reminder.programme or reminder.about.programme
     to = (
-        [c.email for c in participant.programme.coordinators]
+        [c.email for c in programme.coordinators]
         if reminder.audience == "coordinators"
-        else [participant.email]
+        else [reminder.about.email]
     )
     return {
         "reminder_id": reminder.id,
         "kind": reminder.kind,
         "to": to,
-        "participant": participant.email,
+        "participant": participant.email if participant else None,
         "scheduled_at": reminder.scheduled_at.isoformat(),
         "items": [item.occurrence_key for item in reminder.items],
         "message_id": reminder.message_id,
