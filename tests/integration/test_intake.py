@@ -213,8 +213,9 @@ def test_a_failure_while_processing_keeps_the_message_for_reprocessing(
 
     monkeypatch.setattr("tracker.services.intake.apply_reply", broken)
     raw = reply_to(sent, "1: done")
-    with pytest.raises(RuntimeError):
-        take(session_factory, raw)
+    result = take(session_factory, raw)
+    assert (result.state, result.duplicate) == ("stored", False)
+    assert "will be read again" in result.detail
     with session_factory() as session:
         assert session.scalars(select(InboundMessage.state)).all() == ["stored"]
     monkeypatch.setattr("tracker.services.intake.apply_reply", replying.apply_reply)

@@ -106,6 +106,8 @@ def ingest_command(file: str, now_text: str | None, as_json: bool) -> None:
 
 def _describe(result: IntakeResult) -> str:
     prefix = f"message {result.inbound_id}" + (" (already stored)" if result.duplicate else "")
+    if result.state == "stored":
+        return f"{prefix}: {result.detail}"
     if result.state == "held":
         return f"{prefix}: held for review ({result.reason}): {result.detail}"
     lines = [

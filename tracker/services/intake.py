@@ -72,17 +72,29 @@ def ingest(
 ) -> IntakeResult:
     """Store `raw` (committed), then process it in a second transaction.
 
-    A failure while processing leaves the message stored, for `reprocess`.
+    A failure while processing (a bug) is logged and leaves the message stored
+    for `tracker reprocess` or the service's next pass: once the bytes are
+    safe, the caller (an MTA pipe) has done its part.
     """
     with session_factory.begin() as session:
         inbound, duplicate = store_inbound(raw, session=session, source=source, now=now)
         inbound_id = inbound.id
         if duplicate and inbound.state != InboundState.STORED:
             return intake_result(inbound, duplicate=True, session=session)
-    with session_factory.begin() as session:
-        inbound = session.get_one(InboundMessage, inbound_id)
-        return process_inbound(
-            inbound, session=session, secret_key=secret_key, now=now, duplicate=duplicate
+    try:
+        with session_factory.begin() as session:
+            inbound = session.get_one(InboundMessage, inbound_id)
+            return process_inbound(
+                inbound, session=session, secret_key=secret_key, now=now, duplicate=duplicate
+            )
+    except Exception:
+        log.exception("action=inbound.process_failed inbound=%s", inbound_id)
+        return IntakeResult(
+            inbound_id=inbound_id,
+            duplicate=duplicate,
+            state=InboundState.STORED.value,
+            detail="stored; reading it failed (logged), it will be read again by "
+            "`tracker reprocess` or the service",
         )
 
 
