@@ -65,24 +65,27 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
     history = _history(session, [p.id for p in participants])
     rules_by_programme: dict[int, list[planner.Rule]] = {}
     planned: list[planner.PlannedMessage] = []
-    for participant in participants:
-        rules = rules_by_programme.get(participant.programme_id)
-        if rules is None:
-            rules = rules_by_programme[participant.programme_id] = _rules(
-                participant.programme.rules
+    # One flush at the end: an autoflush before each insert would flush every
+    # participant's change on its own (a busy tick would pay it per participant).
+    with session.no_autoflush:
+        for participant in participants:
+            rules = rules_by_programme.get(participant.programme_id)
+            if rules is None:
+                rules = rules_by_programme[participant.programme_id] = _rules(
+                    participant.programme.rules
+                )
+            facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
+            added = [
+                message
+                for message in planner.due_reminders(rules, [facts], now=now)
+                if _insert(session, message, now)
+            ]
+            planned.extend(added)
+            keys = facts.planned_keys | {item.key for m in added for item in m.items}
+            keys |= {m.key for m in added}
+            participant.next_due_at = planner.next_due(
+                rules, replace(facts, planned_keys=keys), now=now
             )
-        facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
-        added = [
-            message
-            for message in planner.due_reminders(rules, [facts], now=now)
-            if _insert(session, message, now)
-        ]
-        planned.extend(added)
-        keys = facts.planned_keys | {item.key for m in added for item in m.items}
-        keys |= {m.key for m in added}
-        participant.next_due_at = planner.next_due(
-            rules, replace(facts, planned_keys=keys), now=now
-        )
     session.flush()
     return PlanningReport(participants_checked=len(participants), planned=tuple(planned))
 
