@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import date, time
+from dataclasses import replace
+from datetime import date
 from typing import TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -19,63 +19,27 @@ import yaml
 
 from tracker.core.model import RuleKind
 from tracker.errors import ProgrammeFileError
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CoordinatorSpec:
-    name: str
-    email: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RuleSpec:
-    """One `follow_up` entry; fields that do not apply to the kind are None."""
-
-    kind: RuleKind
-    at: time | None = None
-    every_count: int | None = None
-    every_unit: str | None = None  # day | week | month
-    first: date | None = None
-    count: int | None = None
-    days: int | None = None
-    every_days: int | None = None
-    max_count: int | None = None
-    after_unanswered: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ActionSpec:
-    ref: str
-    title: str
-    due: date
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParticipantSpec:
-    name: str
-    email: str
-    organisation: str | None
-    language: str | None
-    timezone: str | None
-    country: str | None
-    actions: tuple[ActionSpec, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProgrammeSpec:
-    slug: str
-    name: str
-    starts_on: date
-    ends_on: date
-    timezone: str
-    language: str
-    country: str | None
-    working_days_only: bool
-    acknowledge_replies: bool
-    weekly_digest: bool
-    coordinators: tuple[CoordinatorSpec, ...]
-    rules: tuple[RuleSpec, ...]
-    participants: tuple[ParticipantSpec, ...]
+from tracker.programme_spec import (
+    ActionSpec,
+    CoordinatorSpec,
+    ParticipantSpec,
+    ProgrammeSpec,
+    RuleSpec,
+)
+from tracker.programme_values import (
+    boolean_value,
+    country_value,
+    date_value,
+    email_value,
+    language_value,
+    period_value,
+    ref_value,
+    rule_kind_value,
+    slug_value,
+    text_value,
+    time_value,
+    whole_number,
+)
 
 
 def read_programme_file(text: str, *, path: str = "<programme>") -> ProgrammeSpec:
@@ -99,15 +63,6 @@ def _line_number(problem: str) -> int:
     match = re.match(r"line (\d+):", problem)
     return int(match.group(1)) if match else 0
 
-
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
-_COUNTRY = re.compile(r"[A-Z]{2}")
-_TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
-_PERIOD = re.compile(r"(\d+)\s*(day|week|month)s?")
-_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")
-_TRUE, _FALSE = {"true", "yes", "on"}, {"false", "no", "off"}
 
 _RULE_KEYS: dict[RuleKind, tuple[set[str], set[str]]] = {  # kind: (required, optional)
     RuleKind.CHECK_IN: ({"every", "first"}, {"count", "at"}),
@@ -214,16 +169,16 @@ class _Reader:
         optional = {"country", "working_days_only", "acknowledge_replies", "weekly_digest"}
         fields = self.mapping(node, what, required, optional)
         values: dict[str, object] = {
-            "slug": self.field(fields, "slug", what, _slug),
-            "name": self.field(fields, "name", what, _text(300)),
-            "starts_on": self.field(fields, "starts_on", what, _date),
-            "ends_on": self.field(fields, "ends_on", what, _date),
+            "slug": self.field(fields, "slug", what, slug_value),
+            "name": self.field(fields, "name", what, text_value(300)),
+            "starts_on": self.field(fields, "starts_on", what, date_value),
+            "ends_on": self.field(fields, "ends_on", what, date_value),
             "timezone": self.field(fields, "timezone", what, self._timezone),
-            "language": self.field(fields, "language", what, _language),
-            "country": self.field(fields, "country", what, _country),
-            "working_days_only": self.field(fields, "working_days_only", what, _boolean),
-            "acknowledge_replies": self.field(fields, "acknowledge_replies", what, _boolean),
-            "weekly_digest": self.field(fields, "weekly_digest", what, _boolean),
+            "language": self.field(fields, "language", what, language_value),
+            "country": self.field(fields, "country", what, country_value),
+            "working_days_only": self.field(fields, "working_days_only", what, boolean_value),
+            "acknowledge_replies": self.field(fields, "acknowledge_replies", what, boolean_value),
+            "weekly_digest": self.field(fields, "weekly_digest", what, boolean_value),
         }
         for flag in ("working_days_only", "acknowledge_replies", "weekly_digest"):
             values[flag] = True if values[flag] is None else values[flag]
@@ -236,8 +191,8 @@ class _Reader:
             seen: set[str] = set()
             for item in self.sequence(fields["coordinators"][1], "programme coordinators"):
                 person = self.mapping(item, "coordinator", {"name", "email"}, set())
-                name = self.field(person, "name", "coordinator", _text(200))
-                email = self.field(person, "email", "coordinator", _email)
+                name = self.field(person, "name", "coordinator", text_value(200))
+                email = self.field(person, "email", "coordinator", email_value)
                 if email is not None and email in seen:
                     self.problem(item, f"coordinator {email} is listed twice")
                 if name is not None and email is not None:
@@ -251,7 +206,7 @@ class _Reader:
 
     def rule(self, node: yaml.Node) -> RuleSpec | None:
         fields = self.mapping(node, "follow_up rule", {"kind"}, set(_RULE_KEYS_ALL))
-        kind = self.field(fields, "kind", "follow_up rule", _rule_kind)
+        kind = self.field(fields, "kind", "follow_up rule", rule_kind_value)
         if fields is None or kind is None:
             return None
         what = f"{kind.value} rule"
@@ -261,18 +216,20 @@ class _Reader:
             self.problem(fields[key][0], f"{what}: key {key!r} does not apply to {kind.value}")
         for key in sorted(required - present):
             self.problem(node, f"{what}: missing key {key!r}")
-        period = self.field(fields, "every", what, _period) if kind is RuleKind.CHECK_IN else None
+        period = (
+            self.field(fields, "every", what, period_value) if kind is RuleKind.CHECK_IN else None
+        )
         return RuleSpec(
             kind=kind,
-            at=self.field(fields, "at", what, _time),
+            at=self.field(fields, "at", what, time_value),
             every_count=period[0] if period else None,
             every_unit=period[1] if period else None,
-            first=self.field(fields, "first", what, _date),
-            count=self.field(fields, "count", what, _whole(1)),
-            days=self.field(fields, "days", what, _whole(0)),
-            every_days=self.field(fields, "every_days", what, _whole(1)),
-            max_count=self.field(fields, "max", what, _whole(1)),
-            after_unanswered=self.field(fields, "after_unanswered", what, _whole(1)),
+            first=self.field(fields, "first", what, date_value),
+            count=self.field(fields, "count", what, whole_number(1)),
+            days=self.field(fields, "days", what, whole_number(0)),
+            every_days=self.field(fields, "every_days", what, whole_number(1)),
+            max_count=self.field(fields, "max", what, whole_number(1)),
+            after_unanswered=self.field(fields, "after_unanswered", what, whole_number(1)),
         )
 
     def participants(self, top: Mapping, starts: date | None) -> tuple[ParticipantSpec, ...]:
@@ -303,8 +260,8 @@ class _Reader:
             {"name", "email", "actions"},
             {"organisation", "language", "timezone", "country"},
         )
-        name = self.field(fields, "name", what, _text(200))
-        email = self.field(fields, "email", what, _email)
+        name = self.field(fields, "name", what, text_value(200))
+        email = self.field(fields, "email", what, email_value)
         actions: list[ActionSpec] = []
         refs: set[str] = set()
         if fields is not None and "actions" in fields:
@@ -320,19 +277,19 @@ class _Reader:
         spec = ParticipantSpec(
             name=name or "",
             email=email or "",
-            organisation=self.field(fields, "organisation", what, _text(300)),
-            language=self.field(fields, "language", what, _language),
+            organisation=self.field(fields, "organisation", what, text_value(300)),
+            language=self.field(fields, "language", what, language_value),
             timezone=self.field(fields, "timezone", what, self._timezone),
-            country=self.field(fields, "country", what, _country),
+            country=self.field(fields, "country", what, country_value),
             actions=tuple(actions),
         )
         return spec if name and email else None
 
     def action(self, node: yaml.Node, starts_on: date | None) -> ActionSpec | None:
         fields = self.mapping(node, "action", {"ref", "title", "due"}, set())
-        ref = self.field(fields, "ref", "action", _ref)
-        title = self.field(fields, "title", "action", _text(500))
-        due = self.field(fields, "due", "action", _date)
+        ref = self.field(fields, "ref", "action", ref_value)
+        title = self.field(fields, "title", "action", text_value(500))
+        due = self.field(fields, "due", "action", date_value)
         if due is not None and starts_on is not None and due < starts_on and fields:
             self.problem(
                 fields["due"][1], f"action {ref} is due {due}, before the programme starts"
@@ -349,94 +306,3 @@ class _Reader:
 
 
 _RULE_KEYS_ALL = {key for required, optional in _RULE_KEYS.values() for key in required | optional}
-
-
-def _rule_kind(raw: str) -> RuleKind:
-    try:
-        return RuleKind(raw)
-    except ValueError:
-        kinds = ", ".join(kind.value for kind in RuleKind)
-        raise ValueError(f"unknown kind {raw!r} (one of {kinds})") from None
-
-
-def _slug(raw: str) -> str:
-    if not _SLUG.fullmatch(raw) or len(raw) > 64:
-        raise ValueError(f"{raw!r} is not a slug (lower-case letters, digits and dashes)")
-    return raw
-
-
-def _text(limit: int) -> Callable[[str], str]:
-    def convert(raw: str) -> str:
-        if not raw:
-            raise ValueError("must not be empty")
-        if len(raw) > limit:
-            raise ValueError(f"is longer than {limit} characters")
-        if any(ch in raw for ch in "\r\n\x00"):
-            raise ValueError("must be one line")
-        return raw
-
-    return convert
-
-
-def _date(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"{raw!r} is not a date (YYYY-MM-DD)") from None
-
-
-def _time(raw: str) -> time:
-    match = _TIME.fullmatch(raw)
-    if match is None:
-        raise ValueError(f"{raw!r} is not a time of day (HH:MM, 24-hour)")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def _period(raw: str) -> tuple[int, str]:
-    match = _PERIOD.fullmatch(raw.lower())
-    if match is None or int(match.group(1)) < 1:
-        raise ValueError(f"{raw!r} is not a period (like '1 month', '2 weeks', '10 days')")
-    return int(match.group(1)), match.group(2)
-
-
-def _whole(minimum: int) -> Callable[[str], int]:
-    def convert(raw: str) -> int:
-        if not re.fullmatch(r"\d+", raw) or int(raw) < minimum:
-            raise ValueError(f"{raw!r} is not a whole number of at least {minimum}")
-        return int(raw)
-
-    return convert
-
-
-def _boolean(raw: str) -> bool:
-    if raw.lower() in _TRUE:
-        return True
-    if raw.lower() in _FALSE:
-        return False
-    raise ValueError(f"{raw!r} is not true or false")
-
-
-def _email(raw: str) -> str:
-    if not _EMAIL.fullmatch(raw) or len(raw) > 320:
-        raise ValueError(f"{raw!r} is not an email address")
-    return raw.lower()
-
-
-def _language(raw: str) -> str:
-    if not _LANGUAGE.fullmatch(raw):
-        raise ValueError(f"{raw!r} is not a language tag (like zh-CN or en)")
-    return raw
-
-
-def _country(raw: str) -> str:
-    if not _COUNTRY.fullmatch(raw.upper()):
-        raise ValueError(f"{raw!r} is not a two-letter country code (ISO 3166, like CN)")
-    return raw.upper()
-
-
-def _ref(raw: str) -> str:
-    if not _REF.fullmatch(raw):
-        raise ValueError(
-            f"{raw!r} is not a ref (up to 32 letters, digits, dots and dashes, like 1 or 2.1)"
-        )
-    return raw

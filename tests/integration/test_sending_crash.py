@@ -24,8 +24,8 @@ from tests.integration.sender_helpers import (
     smtp_url,
 )
 from tests.smtp_server import SmtpTestServer
+from tracker.services.claiming import OutboxPolicy
 from tracker.services.planning import plan_due_reminders
-from tracker.services.sending import OutboxPolicy
 
 DUE = datetime(2019, 7, 1, 3, 0, tzinfo=UTC)
 LEASE = OutboxPolicy().lease

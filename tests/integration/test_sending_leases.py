@@ -15,8 +15,8 @@ from tests.integration.sender_helpers import (
     send_pass,
 )
 from tests.smtp_server import SmtpTestServer
+from tracker.services.claiming import OutboxPolicy, claim_batch
 from tracker.services.planning import plan_due_reminders
-from tracker.services.sending import OutboxPolicy, _claim_batch
 
 DUE = datetime(2019, 7, 1, 3, 0, tzinfo=UTC)
 POLICY = OutboxPolicy()
@@ -30,7 +30,7 @@ def test_a_reminder_left_sending_by_a_dead_sender_is_resent_after_its_lease_with
     # A sender plans and claims, commits its claims, and is killed before sending.
     with session_factory.begin() as session:
         assert len(plan_due_reminders(session=session, now=DUE).planned) == 3
-    claimed = _claim_batch(session_factory, IDENTITY, DUE, POLICY)
+    claimed = claim_batch(session_factory, IDENTITY, DUE, POLICY)
     assert len(claimed) == 3
     held = outbox(session_factory)
     assert {r.state for r in held} == {"sending"}

@@ -13,7 +13,7 @@ from jinja2 import Environment, TemplateNotFound
 
 from tracker.core.model import ActionStatus, ParticipantState, ReminderKind
 from tracker.errors import ConfigError
-from tracker.mail.render import (
+from tracker.mail.contexts import (
     AcknowledgementContext,
     ActionLine,
     DigestContext,
@@ -22,6 +22,8 @@ from tracker.mail.render import (
     MailContext,
     RecordedUpdate,
     ReminderContext,
+)
+from tracker.mail.render import (
     create_mail_environment,
     find_templates_dir,
     render_mail,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tracker.core.model import ReminderKind
 from tracker.db.orm import InboundMessage, Participant, Reminder, Update
-from tracker.mail.render import AcknowledgementContext
+from tracker.mail.contexts import AcknowledgementContext
 from tracker.services.presenting import recorded_update
 
 _KEY = re.compile(r"ack:m(\d+)")

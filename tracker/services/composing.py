@@ -18,6 +18,7 @@ from tracker.config import Settings
 from tracker.core.model import ReminderKind
 from tracker.core.tokens import make_reply_token
 from tracker.db.orm import InboundMessage, Participant, Reminder
+from tracker.mail.contexts import EscalationContext, ReminderContext
 from tracker.mail.outgoing import (
     build_message,
     make_message_id,
@@ -25,8 +26,6 @@ from tracker.mail.outgoing import (
     unsubscribe_mailto,
 )
 from tracker.mail.render import (
-    EscalationContext,
-    ReminderContext,
     RenderedMail,
     render_acknowledgement,
     render_digest,

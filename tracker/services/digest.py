@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.core.model import ActionStatus, InboundState, ParticipantState, ReminderKind
 from tracker.db.orm import Action, Event, InboundMessage, Participant, Programme, Reminder, Update
 from tracker.db.session import insert_for
-from tracker.mail.render import DigestContext, DigestParticipant
+from tracker.mail.contexts import DigestContext, DigestParticipant
 from tracker.services.presenting import action_lines, local_date, recorded_update
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from tracker.core.model import ActionStatus
 from tracker.db.orm import Participant, Update
-from tracker.mail.render import ActionLine, RecordedUpdate
+from tracker.mail.contexts import ActionLine, RecordedUpdate
 
 
 def local_date(moment: datetime, timezone: str) -> datetime:

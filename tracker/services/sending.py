@@ -15,11 +15,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from tracker.db.orm import Event, Participant, Programme, Reminder
@@ -30,26 +30,12 @@ from tracker.mail.outgoing import (
     TemporaryMailError,
     UnsafeHeaderError,
 )
+from tracker.services.claiming import OutboxPolicy, claim_batch, due_query, release_claims
 from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
 from tracker.services.planning import mark_for_planning, plan_due_reminders
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxPolicy:
-    """How long a claim lasts, how often to retry, when an address is bouncing."""
-
-    lease: timedelta = timedelta(minutes=10)
-    batch_size: int = 50
-    max_attempts: int = 8
-    first_retry: timedelta = timedelta(minutes=5)
-    longest_retry: timedelta = timedelta(hours=6)
-    hard_failures_until_bouncing: int = 3
-
-    def retry_delay(self, attempts: int) -> timedelta:
-        return min(self.first_retry * (1 << max(attempts - 1, 0)), self.longest_retry)
 
 
 @dataclass(slots=True)
@@ -108,22 +94,21 @@ def send_due(
         report.planned += plan_digests(session=session, now=now)
     with mailer:
         while not (stop is not None and stop.is_set()):
-            claimed = _claim_batch(session_factory, identity, now, policy)
+            claimed = claim_batch(session_factory, identity, now, policy)
             if not claimed:
                 break
             for position, reminder_id in enumerate(claimed):
                 if stop is not None and stop.is_set():
-                    _release(session_factory, claimed[position:])
+                    release_claims(session_factory, claimed[position:])
                     report.stopped_early = "stop requested"
                     return report
                 outcome = _send_one(
                     session_factory, mailer, env, identity, reminder_id, now, policy, report
                 )
                 if outcome is _Outcome.CONNECTION_FAILED:
-                    _release(session_factory, claimed[position + 1 :])
-                    report.stopped_early = (
-                        "the SMTP server is unavailable; retrying on a later pass"
-                    )
+                    release_claims(session_factory, claimed[position + 1 :])
+                    cause = report.retrying[-1]["error"] if report.retrying else "unavailable"
+                    report.stopped_early = f"{cause}; the rest waits for a later pass"
                     return report
     return report
 
@@ -134,59 +119,10 @@ def _dry_run(
     with session_factory() as session:
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
-        for reminder in session.scalars(_due_query(now)):
+        for reminder in session.scalars(due_query(now)):
             report.due.append(_summary(reminder))
         session.rollback()
     return report
-
-
-def _due_query(now: datetime) -> Any:
-    return (
-        select(Reminder)
-        .where(
-            or_(
-                and_(Reminder.state == "planned", Reminder.next_attempt_at <= now),
-                and_(Reminder.state == "sending", Reminder.lease_expires_at <= now),
-            )
-        )
-        .order_by(Reminder.next_attempt_at, Reminder.id)
-    )
-
-
-def _claim_batch(
-    session_factory: sessionmaker[Session],
-    identity: MailIdentity,
-    now: datetime,
-    policy: OutboxPolicy,
-) -> list[int]:
-    """Claim up to a batch of due rows; their Message-IDs are recorded with the claim."""
-    claimed: list[int] = []
-    with session_factory.begin() as session:
-        candidates = session.execute(
-            _due_query(now)
-            .with_only_columns(Reminder.id, Reminder.state, Reminder.attempts)
-            .limit(policy.batch_size)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for reminder_id, state, attempts in candidates:
-            result = session.execute(
-                update(Reminder)
-                .where(
-                    Reminder.id == reminder_id,
-                    Reminder.state == state,
-                    Reminder.attempts == attempts,
-                )
-                .values(
-                    state="sending",
-                    attempts=attempts + 1,
-                    lease_expires_at=now + policy.lease,
-                    message_id=identity.message_id(reminder_id),
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
-                claimed.append(reminder_id)
-    return claimed
 
 
 class _Outcome:
@@ -367,18 +303,6 @@ def _finish(
                         detail=f"{participant.hard_bounces} permanent delivery failures",
                     )
                 )
-
-
-def _release(session_factory: sessionmaker[Session], reminder_ids: list[int]) -> None:
-    """Give back claims not attempted in this pass: the next pass takes them at once."""
-    if not reminder_ids:
-        return
-    with session_factory.begin() as session:
-        session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_(reminder_ids), Reminder.state == "sending")
-            .values(state="planned", lease_expires_at=None, attempts=Reminder.attempts - 1)
-        )
 
 
 def _summary(reminder: Reminder) -> dict[str, Any]:

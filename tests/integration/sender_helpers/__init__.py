@@ -18,9 +18,10 @@ from tracker.db.orm import Reminder
 from tracker.mail.render import create_mail_environment
 from tracker.mail.smtp import SmtpMailer
 from tracker.programme_file import read_programme_file
+from tracker.services.claiming import OutboxPolicy
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
-from tracker.services.sending import OutboxPolicy, SendReport, send_due
+from tracker.services.sending import SendReport, send_due
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "examples/programme.yaml"
