@@ -33,6 +33,8 @@ from urllib.parse import quote
 
 from imapclient import IMAPClient
 
+from tests.tls import write_self_signed_certificate
+
 DOVECOT_BINARY = "dovecot"
 
 
@@ -288,15 +290,7 @@ auth_failure_delay = 0
         if not self.tls:
             return "ssl = no"
         if not self.cert_path.exists():
-            subprocess.run(
-                [
-                    "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
-                    "-keyout", str(self.key_path), "-out", str(self.cert_path),
-                    "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1",
-                ],
-                check=True, capture_output=True, timeout=60,
-            )  # fmt: skip
+            write_self_signed_certificate(self.cert_path, self.key_path, host=self.host)
         if self.version >= (2, 4):
             return (
                 f"ssl = yes\nssl_server_cert_file = {self.cert_path}\n"

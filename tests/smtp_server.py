@@ -9,6 +9,11 @@ Its behaviour can be changed while it runs, for one test: `rcpt_reply` or
 "550 5.1.1 No such user"); `drop_before_mail` closes the connection when
 the next MAIL FROM arrives (an idle connection the server gave up on);
 `credentials` (given at start) require AUTH with that user and password.
+
+With a `certificate` (tests.tls), it speaks TLS: `tls="starttls"` offers
+STARTTLS and refuses mail (and AUTH) before it, `tls="implicit"` is TLS from
+the first byte, as on port 465. Each received message says whether it came
+over TLS.
 """
 
 from __future__ import annotations
@@ -21,10 +26,15 @@ from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+if TYPE_CHECKING:
+    from tests.tls import SelfSignedCertificate
+
+TlsMode = Literal["starttls", "implicit"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +46,7 @@ class ReceivedMessage:
     raw: bytes
     peer: object  # the client's (host, port): one per connection
     login: str | None  # the authenticated user, if any
+    tls: bool = False  # whether the session was encrypted when the message came
 
     def parsed(self) -> EmailMessage:
         message = email.message_from_bytes(self.raw, policy=policy.default)
@@ -100,6 +111,8 @@ class _Handler:
             raw=bytes(envelope.original_content or b""),
             peer=session.peer,
             login=login.decode() if isinstance(login, bytes) else login,
+            tls=server.transport is not None
+            and server.transport.get_extra_info("ssl_object") is not None,
         )
         with self._behaviour.lock:
             self._behaviour.messages.append(received)
@@ -132,19 +145,38 @@ class SmtpTestServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, *, credentials: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        credentials: Mapping[str, str] | None = None,
+        certificate: SelfSignedCertificate | None = None,
+        tls: TlsMode = "starttls",
+    ) -> None:
         self._behaviour = _Behaviour()
         self.port = free_port(self.host)
+        self.tls_mode: TlsMode | None = tls if certificate is not None else None
         smtp_options: dict[str, Any] = {}
+        controller_options: dict[str, Any] = {}
+        if certificate is not None and tls == "starttls":
+            smtp_options = {"tls_context": certificate.server_context(), "require_starttls": True}
+        elif certificate is not None:
+            controller_options = {"ssl_context": certificate.server_context()}
         if credentials is not None:
-            # Plain-text AUTH over loopback is fine for a test; a real server wants TLS first.
-            smtp_options = {
-                "authenticator": _Authenticator(credentials),
-                "auth_required": True,
-                "auth_require_tls": False,
-            }
+            smtp_options.update(
+                {
+                    "authenticator": _Authenticator(credentials),
+                    "auth_required": True,
+                    # AUTH only after STARTTLS, as a real server does. Plain-text AUTH
+                    # is fine on loopback; aiosmtpd cannot tell that implicit TLS is TLS.
+                    "auth_require_tls": self.tls_mode == "starttls",
+                }
+            )
         self._controller = Controller(
-            _Handler(self._behaviour), hostname=self.host, port=self.port, **smtp_options
+            _Handler(self._behaviour),
+            hostname=self.host,
+            port=self.port,
+            **controller_options,
+            **smtp_options,
         )
 
     def start(self) -> None:

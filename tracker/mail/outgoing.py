@@ -68,7 +68,8 @@ class TemporaryMailError(MailError):
 
 
 class PermanentMailError(MailError):
-    """Retrying will not help: a 5xx reply."""
+    """Retrying soon will not help: a 5xx reply, or a server whose TLS certificate is
+    not trusted, or that offers no STARTTLS or AUTH (`connection_level` for those)."""
 
 
 class Mailer(Protocol):

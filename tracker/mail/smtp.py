@@ -135,21 +135,27 @@ class SmtpMailer:
     def _open(self) -> smtplib.SMTP:
         settings = self._settings
         connection: smtplib.SMTP
+        # The host goes to the constructor, which connects: smtplib takes the name
+        # that TLS verifies (server_hostname) from there, never from connect().
         try:
             if settings.security == "ssl":
                 connection = smtplib.SMTP_SSL(
+                    settings.host,
+                    settings.port,
                     local_hostname=self._local_hostname,
                     timeout=self._timeout,
                     context=self._ssl_context or ssl.create_default_context(),
                 )
             else:
                 connection = smtplib.SMTP(
-                    local_hostname=self._local_hostname, timeout=self._timeout
+                    settings.host,
+                    settings.port,
+                    local_hostname=self._local_hostname,
+                    timeout=self._timeout,
                 )
-        except OSError as exc:  # resolving our own host name can fail
+        except (smtplib.SMTPException, OSError) as exc:  # it closes its socket itself
             raise self._error(exc, connection_level=True) from exc
         try:
-            connection.connect(settings.host, settings.port)
             connection.ehlo()
             if settings.security == "starttls":
                 connection.starttls(context=self._ssl_context or ssl.create_default_context())
@@ -196,6 +202,15 @@ class SmtpMailer:
         elif isinstance(exc, smtplib.SMTPNotSupportedError):
             # STARTTLS or AUTH asked of a server that does not offer it: configuration.
             message = f"{self._where()}: {self._redact(str(exc))}"
+            return PermanentMailError(message, code=None, connection_level=True)
+        elif isinstance(exc, ssl.SSLCertVerificationError):
+            # An untrusted, expired or misnamed certificate stays so until someone
+            # acts: permanent, and about the server (the outbox keeps the message).
+            message = (
+                f"{self._where()}: the server's TLS certificate is not trusted "
+                f"({exc.verify_message or exc.reason}); fix the server's certificate "
+                "or trust its issuer (SSL_CERT_FILE names a CA bundle)"
+            )
             return PermanentMailError(message, code=None, connection_level=True)
         elif isinstance(exc, smtplib.SMTPServerDisconnected):
             detail = "the server closed the connection"
