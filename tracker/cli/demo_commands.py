@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 from pathlib import Path
 
 import click
@@ -42,4 +45,16 @@ def demo_command(folder: Path, no_serve: bool) -> None:
     click.echo(f"\nHeld for a coordinator (`tracker review`): {len(held)}")
     for row in held:
         click.echo(f"  {row['id']}: {row['reason']} from {row['from']} — {row['detail']}")
-    click.echo(f"\nTry it yourself: TRACKER_DATABASE_URL=sqlite:///{folder}/demo.db tracker status")
+    command = _this_command()
+    click.echo(
+        f"\nTry it yourself: TRACKER_DATABASE_URL=sqlite:///{folder}/demo.db {command} status"
+    )
+
+
+def _this_command() -> str:
+    """How to run this `tracker` again: by name when PATH finds this one, else by path."""
+    invoked = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("tracker")
+    if on_path is not None and Path(on_path).resolve() == invoked:
+        return "tracker"
+    return os.path.relpath(invoked)

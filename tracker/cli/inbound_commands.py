@@ -43,7 +43,7 @@ def _read_input(source: str) -> bytes:
 
 @click.command("parse")
 @click.argument("file", metavar="FILE|-")
-@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 def parse_command(file: str, as_json: bool) -> None:
     """Show what the tracker reads in one message (no database needed)."""
     parsed = parse_message(_read_input(file))
@@ -174,7 +174,7 @@ def fetch_mail_command(now_text: str | None, as_json: bool) -> None:
 
 
 @click.group("review", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 @click.pass_context
 def review_group(ctx: click.Context, as_json: bool) -> None:
     """Messages held for a coordinator (unmatched, unverified sender, bad token), with why.
@@ -229,7 +229,7 @@ def review_discard(message_id: int) -> None:
 @click.command("updates")
 @click.option("--programme", "slug", metavar="SLUG", help="Only this programme.")
 @click.option("--participant", "email", metavar="EMAIL", help="Only this participant.")
-@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 def updates_command(slug: str | None, email: str | None, as_json: bool) -> None:
     """The history of recorded updates, oldest first."""
     runtime = Runtime.from_environment()

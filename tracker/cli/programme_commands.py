@@ -82,7 +82,7 @@ def import_command(file: Path, dry_run: bool, as_json: bool, now_text: str | Non
 
 @click.command("status")
 @click.option("--programme", "slug", metavar="SLUG", help="Only this programme.")
-@click.option("--json", "as_json", is_flag=True, help="Print the CONTRACT's JSON document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
 def status_command(slug: str | None, as_json: bool) -> None:
     """Where every participant and action stands."""
     runtime = Runtime.from_environment()
