@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -23,6 +23,7 @@ from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderI
 from tracker.db.session import insert_for
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A `next_due_at` before any real moment: the next planning pass looks at the
 # participant whatever its `now` (a replay with an old --now included).
@@ -47,8 +48,8 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
     1. Read the participants whose `next_due_at` has come (on PostgreSQL,
        locked with SKIP LOCKED so that concurrent planners split the work).
     2. Build the planner's facts for each and ask `rules.due_reminders`.
-    3. Insert each planned message with its items; a unique occurrence key
-       that already exists means another planner won, and is skipped.
+    3. Insert the planned messages with their items, in batches; a unique
+       occurrence key that exists already means another planner won.
     4. Store each participant's new `next_due_at`.
     """
     participants = list(
@@ -64,28 +65,30 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
         return PlanningReport(participants_checked=0, planned=())
     history = _history(session, [p.id for p in participants])
     rules_by_programme: dict[int, list[planner.Rule]] = {}
-    planned: list[planner.PlannedMessage] = []
-    # One flush at the end: an autoflush before each insert would flush every
-    # participant's change on its own (a busy tick would pay it per participant).
-    with session.no_autoflush:
-        for participant in participants:
-            rules = rules_by_programme.get(participant.programme_id)
-            if rules is None:
-                rules = rules_by_programme[participant.programme_id] = _rules(
-                    participant.programme.rules
-                )
-            facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
-            added = [
-                message
-                for message in planner.due_reminders(rules, [facts], now=now)
-                if _insert(session, message, now)
-            ]
-            planned.extend(added)
-            keys = facts.planned_keys | {item.key for m in added for item in m.items}
-            keys |= {m.key for m in added}
-            participant.next_due_at = planner.next_due(
-                rules, replace(facts, planned_keys=keys), now=now
+    due: list[tuple[Participant, list[planner.Rule], planner.ParticipantFacts]] = []
+    messages: list[planner.PlannedMessage] = []
+    for participant in participants:
+        rules = rules_by_programme.get(participant.programme_id)
+        if rules is None:
+            rules = rules_by_programme[participant.programme_id] = _rules(
+                participant.programme.rules
             )
+        facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
+        due.append((participant, rules, facts))
+        messages.extend(planner.due_reminders(rules, [facts], now=now))
+    # Another planner may have won some keys: only what this one inserted counts.
+    inserted = _insert_all(session, messages, now)
+    planned = [m for m in messages if m.key in inserted]
+    added_for: dict[int, list[planner.PlannedMessage]] = defaultdict(list)
+    for message in planned:
+        added_for[message.participant_id].append(message)
+    for participant, rules, facts in due:
+        added = added_for[participant.id]
+        keys = facts.planned_keys | {item.key for m in added for item in m.items}
+        keys |= {m.key for m in added}
+        participant.next_due_at = planner.next_due(
+            rules, replace(facts, planned_keys=keys), now=now
+        )
     session.flush()
     return PlanningReport(participants_checked=len(participants), planned=tuple(planned))
 
@@ -173,64 +176,87 @@ def _history(
     }
 
 
-def _insert(session: Session, message: planner.PlannedMessage, now: datetime) -> bool:
-    """Insert one planned message with its items; False when its key exists already.
+_BATCH = 500  # rows per INSERT: well under SQLite's limit on bound parameters
 
-    `INSERT … ON CONFLICT DO NOTHING` rather than a savepoint per message: a
-    savepoint flushes and snapshots the whole session, which made a busy tick
-    quadratic in the number of participants.
+
+def _insert_all(
+    session: Session, messages: list[planner.PlannedMessage], now: datetime
+) -> set[str]:
+    """Insert the messages and their items; return the keys this call inserted.
+
+    Multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING` in batches: no
+    savepoint (each would flush and snapshot the session) and no statement per
+    message (a busy tick would pay one round trip per participant).
     """
     insert = insert_for(session)
-    reminder_id = session.execute(
-        insert(Reminder)
-        .values(
-            occurrence_key=message.key,
-            participant_id=message.participant_id,
-            audience=message.audience,
-            kind=message.kind.value,
-            local_date=message.local_date,
-            scheduled_at=message.scheduled_at,
-            state="planned",
-            attempts=0,
-            next_attempt_at=message.scheduled_at,
-            created_at=now,
+    ids: dict[str, int] = {}
+    for batch in _batches(messages):
+        rows = session.execute(
+            insert(Reminder)
+            .values(
+                [
+                    {
+                        "occurrence_key": m.key,
+                        "participant_id": m.participant_id,
+                        "audience": m.audience,
+                        "kind": m.kind.value,
+                        "local_date": m.local_date,
+                        "scheduled_at": m.scheduled_at,
+                        "state": "planned",
+                        "attempts": 0,
+                        "next_attempt_at": m.scheduled_at,
+                        "created_at": now,
+                    }
+                    for m in batch
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["occurrence_key"])
+            .returning(Reminder.id, Reminder.occurrence_key)
         )
-        .on_conflict_do_nothing(index_elements=["occurrence_key"])
-        .returning(Reminder.id)
-    ).scalar_one_or_none()
-    if reminder_id is None:  # another planner won
-        log.info("action=reminder.already_planned key=%s", message.key)
-        return False
-    session.execute(
-        insert(ReminderItem)
-        .values(
-            [
-                {
-                    "reminder_id": reminder_id,
-                    "occurrence_key": item.key,
-                    "kind": item.kind.value,
-                    "action_id": item.action_id,
-                }
-                for item in message.items
-            ]
+        ids.update({key: reminder_id for reminder_id, key in rows})
+    new = [m for m in messages if m.key in ids]
+    items = [
+        {
+            "reminder_id": ids[m.key],
+            "occurrence_key": i.key,
+            "kind": i.kind.value,
+            "action_id": i.action_id,
+        }
+        for m in new
+        for i in m.items
+    ]
+    for item_batch in _batches(items):
+        session.execute(
+            insert(ReminderItem)
+            .values(item_batch)
+            .on_conflict_do_nothing(index_elements=["occurrence_key"])
         )
-        .on_conflict_do_nothing(index_elements=["occurrence_key"])
-    )
-    session.add(
-        Event(
-            at=now,
-            action="reminder.planned",
-            participant_id=message.participant_id,
-            reminder_id=reminder_id,
-            detail=f"{message.kind.value} for {message.local_date.isoformat()} "
-            f"({len(message.items)} item(s))",
+    events = [
+        {
+            "at": now,
+            "action": "reminder.planned",
+            "participant_id": m.participant_id,
+            "reminder_id": ids[m.key],
+            "detail": f"{m.kind.value} for {m.local_date.isoformat()} ({len(m.items)} item(s))",
+        }
+        for m in new
+    ]
+    if events:
+        session.execute(insert(Event), events)
+    for m in new:
+        log.info(
+            "action=reminder.planned reminder=%s participant=%s kind=%s scheduled_at=%s",
+            ids[m.key],
+            m.participant_id,
+            m.kind.value,
+            m.scheduled_at.isoformat(),
         )
-    )
-    log.info(
-        "action=reminder.planned reminder=%s participant=%s kind=%s scheduled_at=%s",
-        reminder_id,
-        message.participant_id,
-        message.kind.value,
-        message.scheduled_at.isoformat(),
-    )
-    return True
+    for m in messages:
+        if m.key not in ids:
+            log.info("action=reminder.already_planned key=%s", m.key)
+    return set(ids)
+
+
+def _batches(rows: Sequence[T]) -> Iterator[Sequence[T]]:
+    for start in range(0, len(rows), _BATCH):
+        yield rows[start : start + _BATCH]
