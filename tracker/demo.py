@@ -148,26 +148,20 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
     )
     echo(f"  e.g. “{first[0]['Subject']}” to {first[0]['To']}")
 
-    echo("\nReplies arrive the next day:")
-    for reply in REPLIES:
-        reminder = next(m for m in first if reply.address in str(m["To"]))
-        raw = _reply(reminder, reply)
-        result = ingest(
+    def receive(raw: bytes) -> IntakeResult:
+        return ingest(
             raw,
             session_factory=factory,
             secret_key=identity.secret_key,
             source="pipe",
             now=replied_at,
         )
-        echo(f"  {reply.sender or reply.address}: {_outcome(result)}")
-    bounce = _bounce("wu.fang@shanxi.example.org")
-    result = ingest(
-        bounce,
-        session_factory=factory,
-        secret_key=identity.secret_key,
-        source="pipe",
-        now=replied_at,
-    )
+
+    echo("\nReplies arrive the next day:")
+    for reply in REPLIES:
+        reminder = next(m for m in first if reply.address in str(m["To"]))
+        echo(f"  {reply.sender or reply.address}: {_outcome(receive(_reply(reminder, reply)))}")
+    result = receive(_bounce("wu.fang@shanxi.example.org"))
     echo(f"  a delivery failure report: {result.detail}")
     acknowledged = send_pass(replied_at + timedelta(minutes=1))
     echo(f"  {len(acknowledged)} acknowledgements sent, echoing what was recorded.")
