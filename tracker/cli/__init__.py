@@ -49,6 +49,7 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from tracker.cli import (
+        coordinator_commands,
         demo_commands,
         inbound_commands,
         programme_commands,
@@ -59,6 +60,7 @@ def _register() -> None:
     programme_commands.register(main)
     inbound_commands.register(main)
     service_commands.register(main)
+    coordinator_commands.register(main)
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
 

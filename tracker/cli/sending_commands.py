@@ -7,17 +7,15 @@ import threading
 from typing import Any
 
 import click
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.clock import SystemClock
 from tracker.core.model import ReminderKind
-from tracker.db.orm import Participant, Programme
-from tracker.errors import NotFoundError, TrackerError
+from tracker.errors import TrackerError
 from tracker.mail.render import create_mail_environment, render_reminder
 from tracker.mail.smtp import SmtpMailer
 from tracker.services.composing import MailIdentity, reminder_context
+from tracker.services.coordinating import find_participant
 from tracker.services.sending import SendReport, send_due
 
 
@@ -123,26 +121,7 @@ def preview_command(
     settings = runtime.settings
     now = parse_now(now_text)
     with runtime.unit_of_work() as session:
-        query = (
-            select(Participant)
-            .join(Programme)
-            .where(Participant.email == email.strip().lower(), Participant.archived_at.is_(None))
-            .options(
-                selectinload(Participant.actions),
-                selectinload(Participant.programme).selectinload(Programme.coordinators),
-            )
-        )
-        if slug:
-            query = query.where(Programme.slug == slug)
-        found = list(session.scalars(query))
-        if not found:
-            raise NotFoundError(f"no participant {email}" + (f" in {slug}" if slug else ""))
-        if len(found) > 1:
-            slugs = ", ".join(p.programme.slug for p in found)
-            raise TrackerError(
-                f"{email} is in several programmes ({slugs}): name one with --programme"
-            )
-        participant = found[0]
+        participant = find_participant(email, slug=slug, session=session)
         unknown = sorted(set(refs) - {a.ref for a in participant.actions})
         if unknown:
             raise TrackerError(f"{email} has no action {unknown[0]!r}")

@@ -13,6 +13,7 @@ from tracker.core.model import InboundState
 from tracker.db.orm import Event, InboundMessage, Participant, Programme, Reminder, Update
 from tracker.errors import NotFoundError, TrackerError
 from tracker.inbound.parse import parse_message
+from tracker.services.coordinating import find_participant
 from tracker.services.intake import IntakeResult, intake_result, process_inbound
 from tracker.services.replying import MAX_MESSAGE_BYTES, apply_reply
 
@@ -46,20 +47,7 @@ def assign_held(
 ) -> IntakeResult:
     """A coordinator vouches for a held message: apply it to this participant."""
     inbound = _held(inbound_id, session=session)
-    query = (
-        select(Participant)
-        .join(Programme)
-        .where(Participant.email == email.strip().lower(), Participant.archived_at.is_(None))
-        .options(selectinload(Participant.actions))
-    )
-    if slug is not None:
-        query = query.where(Programme.slug == slug)
-    found = list(session.scalars(query))
-    if not found:
-        raise NotFoundError(f"no participant {email}" + (f" in {slug}" if slug else ""))
-    if len(found) > 1:
-        raise TrackerError(f"{email} is in several programmes: name one with --programme")
-    participant = found[0]
+    participant = find_participant(email, slug=slug, session=session)
     parsed = parse_message(inbound.raw, max_bytes=MAX_MESSAGE_BYTES)
     # The reminder it answered counts as answered only if it went to this participant.
     reminder = (

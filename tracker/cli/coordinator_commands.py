@@ -1,0 +1,85 @@
+"""Commands for coordinators' own actions: `record`, `participant pause|resume|opt-out`."""
+
+from __future__ import annotations
+
+import click
+
+from tracker.cli.runtime import Runtime, parse_now
+from tracker.cli.tables import update_text
+from tracker.core.model import ParticipantState
+from tracker.services.coordinating import (
+    find_participant,
+    record_by_coordinator,
+    set_participant_state,
+)
+
+_PROGRAMME = click.option(
+    "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
+)
+_NOW = click.option("--now", "now_text", metavar="ISO8601", help="Record as at this moment.")
+
+
+@click.command("record")
+@click.argument("email")
+@click.argument("text")
+@_PROGRAMME
+@_NOW
+def record_command(email: str, text: str, slug: str | None, now_text: str | None) -> None:
+    """Record progress you heard from participant EMAIL (by phone, in a meeting).
+
+    TEXT is written as a participant's reply would be, one action a line:
+    "1: done" or "2：进行中 60%，等待预算批复". Text naming no action is kept
+    as a general note. Recorded with source "coordinator".
+    """
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        participant = find_participant(email, slug=slug, session=session)
+        rows = record_by_coordinator(participant, text, session=session, now=parse_now(now_text))
+        lines = [
+            update_text(
+                {
+                    "ref": r.action.ref if r.action else None,
+                    "status": r.status,
+                    "percent": r.percent,
+                    "note": r.note,
+                }
+            )
+            for r in rows
+        ]
+    for line in lines:
+        click.echo(f"  {line}")
+    click.echo(f"recorded {len(lines)} update(s) for {participant.email}")
+
+
+@click.group("participant")
+def participant_group() -> None:
+    """Pause, resume or opt out a participant."""
+
+
+def _state_command(name: str, state: ParticipantState, summary: str) -> click.Command:
+    @participant_group.command(name, help=summary)
+    @click.argument("email")
+    @_PROGRAMME
+    @_NOW
+    def command(email: str, slug: str | None, now_text: str | None) -> None:
+        runtime = Runtime.from_environment()
+        with runtime.unit_of_work() as session:
+            participant = find_participant(email, slug=slug, session=session)
+            set_participant_state(participant, state, session=session, now=parse_now(now_text))
+        click.echo(f"{participant.email} is now {state.value}")
+
+    return command
+
+
+_state_command(
+    "pause", ParticipantState.PAUSED, "Send EMAIL nothing until resumed (leave, a new job)."
+)
+_state_command(
+    "resume", ParticipantState.ACTIVE, "Follow EMAIL up again (also after their address bounced)."
+)
+_state_command("opt-out", ParticipantState.OPTED_OUT, "EMAIL asked to receive nothing more.")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(record_command)
+    group.add_command(participant_group)
