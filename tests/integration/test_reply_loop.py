@@ -127,3 +127,21 @@ def test_parse_prints_the_contract_document(
     ]
     assert document["token"] is not None
     assert document["token"] in str(sent["Reply-To"])
+
+
+def test_an_mta_is_told_to_retry_when_the_message_cannot_be_stored(tmp_path: Path) -> None:
+    unreachable = {
+        "TRACKER_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
+        "TRACKER_SECRET_KEY": "k" * 20,
+    }
+    message = b"From: someone@example.org\r\nSubject: hello\r\n\r\n1: done\r\n"
+    deferred = run_tracker(
+        "ingest", "--exit-tempfail", env=unreachable, cwd=tmp_path, input=message
+    )
+    assert deferred.code == 75
+    assert deferred.stderr.startswith(
+        "error: not stored, try again later: cannot open the database"
+    )
+    plain = run_tracker("ingest", env=unreachable, cwd=tmp_path, input=message)
+    assert plain.code == 1
+    assert "Traceback" not in plain.stderr + deferred.stderr

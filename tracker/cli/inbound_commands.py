@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import update_text
@@ -26,6 +27,7 @@ from tracker.services.review import (
 )
 from tracker.services.storing import store_inbound
 
+EX_TEMPFAIL = 75  # sysexits.h: a temporary failure; the MTA keeps the message and retries
 MAX_INPUT_BYTES = 64 * 1024 * 1024  # read a little past the parser's limit, to store and hold
 
 
@@ -79,29 +81,47 @@ def parse_command(file: str, as_json: bool) -> None:
 @click.argument("file", metavar="[FILE|-]", default="-")
 @click.option("--now", "now_text", metavar="ISO8601", help="When it was received (default: now).")
 @click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
-def ingest_command(file: str, now_text: str | None, as_json: bool) -> None:
+@click.option(
+    "--exit-tempfail",
+    is_flag=True,
+    help="When the message could not be stored (database down, bad settings), exit 75 "
+    "(EX_TEMPFAIL) instead of 1, so that an MTA pipe defers and retries rather than bounces.",
+)
+def ingest_command(file: str, now_text: str | None, as_json: bool, exit_tempfail: bool) -> None:
     """Take one raw message (as an MTA pipe delivers it): store, then record it.
 
     Exits 0 whenever the message is safely stored, whatever it turned out to
-    be; a message that cannot be trusted waits in `tracker review`.
+    be; a message that cannot be trusted waits in `tracker review`. From an
+    MTA, use --exit-tempfail (Postfix: `pipe ... argv=tracker ingest --exit-tempfail`).
     """
     raw = _read_input(file)
     if not raw.strip():
         raise TrackerError("the message is empty: nothing stored")
-    runtime = Runtime.from_environment()
-    secret = runtime.settings.require_secret_key()
-    runtime.require_current_schema()
-    result = ingest(
-        raw,
-        session_factory=runtime.session_factory,
-        secret_key=secret,
-        source="pipe",
-        now=parse_now(now_text),
-    )
+    try:
+        runtime = Runtime.from_environment()
+        secret = runtime.settings.require_secret_key()
+        runtime.require_current_schema()
+        result = ingest(
+            raw,
+            session_factory=runtime.session_factory,
+            secret_key=secret,
+            source="pipe",
+            now=parse_now(now_text),
+        )
+    except (TrackerError, SQLAlchemyError, OSError) as error:
+        if not exit_tempfail:
+            raise
+        click.echo(f"error: not stored, try again later: {_one_line(error)}", err=True)
+        sys.exit(EX_TEMPFAIL)
     if as_json:
         print_json(result.to_json())
     else:
         click.echo(_describe(result))
+
+
+def _one_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _describe(result: IntakeResult) -> str:
