@@ -144,3 +144,9 @@ def test_year_is_not_a_ref_even_when_known_refs_are_numbers() -> None:
     updates, note = read_updates("2019年完成了大部分", known_refs={"1", "2"})
     assert updates == ()
     assert note == "2019年完成了大部分"
+
+
+@pytest.mark.parametrize("line", ["1. Done!", "1：已完成！", "1: done ...", "1 – 完成。"])
+def test_punctuation_alone_is_no_note(line: str) -> None:
+    (update,), general = read_updates(line)
+    assert (update.status, update.note, general) == (ActionStatus.DONE, "", "")

@@ -9,6 +9,7 @@ is part of the participant's general note.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Collection
 
 from tracker.core.model import ActionStatus
@@ -125,7 +126,12 @@ def _note_without(text: str, spans: list[tuple[int, int]]) -> str:
         position = max(position, end)
     pieces.append(text[position:])
     kept = [piece.strip(_NOTE_EDGE) for piece in pieces]
-    return " ".join(piece for piece in kept if piece)
+    # "1. Done!" leaves "!": punctuation alone says nothing worth keeping.
+    return " ".join(piece for piece in kept if not _only_punctuation(piece))
+
+
+def _only_punctuation(text: str) -> bool:
+    return all(unicodedata.category(ch)[0] in "PZ" for ch in text)
 
 
 def read_update_line(line: str, matcher: _RefMatcher) -> ActionUpdate | None:
