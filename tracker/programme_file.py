@@ -168,22 +168,18 @@ class _Reader:
         required = {"slug", "name", "starts_on", "ends_on", "timezone", "language", "coordinators"}
         optional = {"country", "working_days_only", "acknowledge_replies", "weekly_digest"}
         fields = self.mapping(node, what, required, optional)
-        values: dict[str, object] = {
-            "slug": self.field(fields, "slug", what, slug_value),
-            "name": self.field(fields, "name", what, text_value(300)),
-            "starts_on": self.field(fields, "starts_on", what, date_value),
-            "ends_on": self.field(fields, "ends_on", what, date_value),
-            "timezone": self.field(fields, "timezone", what, self._timezone),
-            "language": self.field(fields, "language", what, language_value),
-            "country": self.field(fields, "country", what, country_value),
-            "working_days_only": self.field(fields, "working_days_only", what, boolean_value),
-            "acknowledge_replies": self.field(fields, "acknowledge_replies", what, boolean_value),
-            "weekly_digest": self.field(fields, "weekly_digest", what, boolean_value),
+        slug = self.field(fields, "slug", what, slug_value)
+        name = self.field(fields, "name", what, text_value(300))
+        starts_on = self.field(fields, "starts_on", what, date_value)
+        ends_on = self.field(fields, "ends_on", what, date_value)
+        timezone = self.field(fields, "timezone", what, self._timezone)
+        language = self.field(fields, "language", what, language_value)
+        country = self.field(fields, "country", what, country_value)
+        flags = {
+            flag: self.field(fields, flag, what, boolean_value)
+            for flag in ("working_days_only", "acknowledge_replies", "weekly_digest")
         }
-        for flag in ("working_days_only", "acknowledge_replies", "weekly_digest"):
-            values[flag] = True if values[flag] is None else values[flag]
-        starts, ends = values["starts_on"], values["ends_on"]
-        if isinstance(starts, date) and isinstance(ends, date) and ends < starts:
+        if starts_on is not None and ends_on is not None and ends_on < starts_on:
             assert fields is not None
             self.problem(fields["ends_on"][1], "programme ends_on is before starts_on")
         coordinators: list[CoordinatorSpec] = []
@@ -200,9 +196,30 @@ class _Reader:
                     coordinators.append(CoordinatorSpec(name=name, email=email))
             if not coordinators:
                 self.problem(fields["coordinators"][1], "programme needs at least one coordinator")
-        if any(values[key] is None for key in required - {"coordinators"}):
+        if (
+            slug is None
+            or name is None
+            or starts_on is None
+            or ends_on is None
+            or timezone is None
+            or language is None
+        ):
             return None
-        return ProgrammeSpec(**values, coordinators=tuple(coordinators), rules=(), participants=())  # type: ignore[arg-type]
+        return ProgrammeSpec(
+            slug=slug,
+            name=name,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            timezone=timezone,
+            language=language,
+            country=country,
+            working_days_only=flags["working_days_only"] is not False,  # default true
+            acknowledge_replies=flags["acknowledge_replies"] is not False,
+            weekly_digest=flags["weekly_digest"] is not False,
+            coordinators=tuple(coordinators),
+            rules=(),
+            participants=(),
+        )
 
     def rule(self, node: yaml.Node) -> RuleSpec | None:
         fields = self.mapping(node, "follow_up rule", {"kind"}, set(_RULE_KEYS_ALL))

@@ -63,7 +63,7 @@ def claim_batch(
             .with_for_update(skip_locked=True)
         ).all()
         for reminder_id, state, attempts in candidates:
-            result = session.execute(
+            won = session.execute(
                 update(Reminder)
                 .where(
                     Reminder.id == reminder_id,
@@ -76,9 +76,10 @@ def claim_batch(
                     lease_expires_at=now + policy.lease,
                     message_id=identity.message_id(reminder_id),
                 )
+                .returning(Reminder.id)
                 .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:  # type: ignore[attr-defined]
+            ).scalar_one_or_none()
+            if won is not None:  # None: another sender took the row since it was read
                 claimed.append(reminder_id)
     return claimed
 
