@@ -23,9 +23,10 @@ lint: $(BIN)/tracker
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Lint, types, then every test on SQLite and PostgreSQL.
+# Lint, types, then every test on SQLite and PostgreSQL, one worker per core
+# (each test has its own database and its own servers on free ports).
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
