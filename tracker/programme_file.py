@@ -187,13 +187,13 @@ class _Reader:
             seen: set[str] = set()
             for item in self.sequence(fields["coordinators"][1], "programme coordinators"):
                 person = self.mapping(item, "coordinator", {"name", "email"}, set())
-                name = self.field(person, "name", "coordinator", text_value(200))
+                person_name = self.field(person, "name", "coordinator", text_value(200))
                 email = self.field(person, "email", "coordinator", email_value)
                 if email is not None and email in seen:
                     self.problem(item, f"coordinator {email} is listed twice")
-                if name is not None and email is not None:
+                if person_name is not None and email is not None:
                     seen.add(email)
-                    coordinators.append(CoordinatorSpec(name=name, email=email))
+                    coordinators.append(CoordinatorSpec(name=person_name, email=email))
             if not coordinators:
                 self.problem(fields["coordinators"][1], "programme needs at least one coordinator")
         if (

@@ -132,5 +132,7 @@ def test_a_coordinator_serves_several_programmes(session_factory: sessionmaker[S
     with session_factory() as session:
         programmes = session.scalars(select(Programme).order_by(Programme.slug)).all()
         assert [[c.email for c in p.coordinators] for p in programmes] == [
-            ["officer@example.org"]
+            ["officer@example.org", "second@example.org"]
         ] * 2
+        # Each programme keeps its own name, whoever coordinates it.
+        assert [p.name for p in programmes] == ["Small test programme"] * 2

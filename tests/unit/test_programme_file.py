@@ -34,6 +34,11 @@ def test_the_example_programme_reads() -> None:
 
 def test_values_are_read_as_written() -> None:
     spec = read_programme_file(SMALL)
+    assert spec.name == "Small test programme"
+    assert [(c.name, c.email) for c in spec.coordinators] == [
+        ("Officer", "officer@example.org"),
+        ("Second Officer", "second@example.org"),
+    ]
     assert spec.starts_on == date(2019, 5, 19)
     assert spec.working_days_only is True
     assert spec.acknowledge_replies is True
