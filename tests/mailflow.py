@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET_KEY
 from tracker.mail.render import create_mail_environment
-from tracker.programme_file import read_programme_file
+from tracker.programme.reading import read_programme_file
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.sending import send_due

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.db.migrate import upgrade
 from tracker.db.session import make_engine, make_session_factory
 from tracker.mail.render import create_mail_environment
-from tracker.programme_file import read_programme_file
+from tracker.programme.reading import read_programme_file
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.intake import IntakeResult, ingest

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, MetaData, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.db.orm import Action, Participant, Programme
-from tracker.programme_file import read_programme_file
+from tracker.programme.reading import read_programme_file
 from tracker.services.importing import ImportReport, import_programme
 from tracker.services.planning import REPLAN
 from tracker.services.status import programme_status

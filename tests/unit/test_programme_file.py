@@ -9,7 +9,7 @@ import pytest
 
 from tracker.core.model import RuleKind
 from tracker.errors import ProgrammeFileError
-from tracker.programme_file import read_programme_file
+from tracker.programme.reading import read_programme_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = (ROOT / "tests/data/programmes/small.yaml").read_text(encoding="utf-8")

@@ -11,7 +11,7 @@ from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import format_table, truncate
 from tracker.db import migrate
 from tracker.errors import TrackerError
-from tracker.programme_file import read_programme_file
+from tracker.programme.reading import read_programme_file
 from tracker.services.importing import import_programme
 from tracker.services.status import programme_status
 

@@ -12,19 +12,12 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from tracker.core.calendar import local_moment
+from tracker.core.facts import MAX_OCCURRENCES, ActionFacts, ParticipantFacts, Period, Rule
 from tracker.core.model import ReminderKind, RuleKind
 from tracker.core.series import Placement, Schedule, Series, Slot, add_months
-
-if TYPE_CHECKING:
-    from tracker.core.rules import ActionFacts, ParticipantFacts, Period, Rule
-
-# No series runs longer than this many occurrences (a daily check-in for
-# 27 years): it bounds the work for a mistyped `count`.
-MAX_OCCURRENCES = 10_000
 
 # Dates past this are never planned, so date arithmetic cannot overflow.
 HORIZON = date(9000, 12, 31)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tracker.db.orm import Action, Coordinator, FollowUpRule, Participant, Programme
-from tracker.programme_spec import ParticipantSpec, ProgrammeSpec, RuleSpec
+from tracker.programme.spec import ParticipantSpec, ProgrammeSpec, RuleSpec
 from tracker.services.planning import mark_for_planning
 
 

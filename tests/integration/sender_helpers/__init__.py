@@ -17,7 +17,7 @@ from tracker.config import SmtpSettings
 from tracker.db.orm import Reminder
 from tracker.mail.render import create_mail_environment
 from tracker.mail.smtp import SmtpMailer
-from tracker.programme_file import read_programme_file
+from tracker.programme.reading import read_programme_file
 from tracker.services.claiming import OutboxPolicy
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme

@@ -19,14 +19,14 @@ import yaml
 
 from tracker.core.model import RuleKind
 from tracker.errors import ProgrammeFileError
-from tracker.programme_spec import (
+from tracker.programme.spec import (
     ActionSpec,
     CoordinatorSpec,
     ParticipantSpec,
     ProgrammeSpec,
     RuleSpec,
 )
-from tracker.programme_values import (
+from tracker.programme.values import (
     boolean_value,
     country_value,
     date_value,
