@@ -21,7 +21,7 @@ from tracker.mail.outgoing import (
 )
 from tracker.mail.render import RenderedMail
 
-TOKEN = make_reply_token(12, "test-secret")
+TOKEN = make_reply_token(12, "test-secret", nonce=None)
 RENDERED = RenderedMail(
     subject="【城市气候变化政策能力建设】行动计划落实情况了解",
     text="尊敬的王伟：\n\n您好！\n\n    1：已完成\n",

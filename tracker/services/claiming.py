@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.db.orm import Reminder
+from tracker.db.orm import Reminder, new_reminder_nonce
 from tracker.services.composing import MailIdentity
 
 
@@ -58,11 +58,15 @@ def claim_batch(
     with session_factory.begin() as session:
         candidates = session.execute(
             due_query(now)
-            .with_only_columns(Reminder.id, Reminder.state, Reminder.attempts)
+            .with_only_columns(
+                Reminder.id, Reminder.state, Reminder.attempts, Reminder.nonce, Reminder.message_id
+            )
             .limit(policy.batch_size)
             .with_for_update(skip_locked=True)
         ).all()
-        for reminder_id, state, attempts in candidates:
+        for reminder_id, state, attempts, nonce, message_id in candidates:
+            if nonce is None and message_id is None:  # inserted without the ORM's default
+                nonce = new_reminder_nonce()
             won = session.execute(
                 update(Reminder)
                 .where(
@@ -74,7 +78,9 @@ def claim_batch(
                     state="sending",
                     attempts=attempts + 1,
                     lease_expires_at=now + policy.lease,
-                    message_id=identity.message_id(reminder_id),
+                    nonce=nonce,
+                    # Kept once recorded: a resend carries the Message-ID of the first try.
+                    message_id=message_id or identity.message_id(reminder_id, nonce),
                 )
                 .returning(Reminder.id)
                 .execution_options(synchronize_session=False)

@@ -61,14 +61,15 @@ class MailIdentity:
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2]
 
-    def token(self, reminder_id: int) -> str:
-        return make_reply_token(reminder_id, self.secret_key)
+    def token(self, reminder_id: int, nonce: str | None) -> str:
+        """The signed reply token of a reminder (see `tracker.core.tokens`)."""
+        return make_reply_token(reminder_id, self.secret_key, nonce=nonce)
 
-    def message_id(self, reminder_id: int) -> str:
-        return make_message_id(self.token(reminder_id), self.domain)
+    def message_id(self, reminder_id: int, nonce: str | None) -> str:
+        return make_message_id(self.token(reminder_id, nonce), self.domain)
 
-    def reply_to(self, reminder_id: int) -> str:
-        return reply_address(self.reply_pattern, self.token(reminder_id))
+    def reply_to(self, reminder_id: int, nonce: str | None) -> str:
+        return reply_address(self.reply_pattern, self.token(reminder_id, nonce))
 
 
 def compose_reminder(
@@ -87,7 +88,7 @@ def compose_reminder(
         coordinators = participant.programme.coordinators
         return _message(reminder, rendered, coordinators, identity=identity, now=now)
     # Participant mail: replies come back to the signed address.
-    reply_to = identity.reply_to(reminder.id)
+    reply_to = identity.reply_to(reminder.id, reminder.nonce)
     if kind is ReminderKind.ACKNOWLEDGEMENT:
         rendered = render_acknowledgement(
             env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
