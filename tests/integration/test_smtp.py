@@ -12,6 +12,7 @@ from tests.smtp_server import SmtpTestServer, free_port
 from tracker.config import SmtpSettings
 from tracker.core.tokens import make_reply_token
 from tracker.mail.outgoing import (
+    Mailbox,
     PermanentMailError,
     TemporaryMailError,
     build_message,
@@ -84,11 +85,10 @@ def message(number: int, *, to_address: str = "wang.wei@example.cn") -> EmailMes
     return build_message(
         rendered=rendered,
         from_header="项目组 <followup@example.org>",
-        to_name="王伟",
-        to_address=to_address,
+        to=[Mailbox(name="王伟", address=to_address)],
         reply_to=reply_address("followup+{token}@example.org", token),
         message_id=make_message_id(token, "example.org"),
-        list_unsubscribe=unsubscribe_mailto("followup@example.org"),
+        list_unsubscribe_uris=[unsubscribe_mailto("followup@example.org")],
         date=datetime(2019, 6, 23, 1, 30, tzinfo=UTC),
     )
 

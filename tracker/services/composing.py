@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -20,6 +19,7 @@ from tracker.core.tokens import make_reply_token
 from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.mail.contexts import EscalationContext, ReminderContext
 from tracker.mail.outgoing import (
+    Mailbox,
     build_message,
     make_message_id,
     reply_address,
@@ -93,12 +93,6 @@ def compose_reminder(
         rendered = render_acknowledgement(
             env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
         )
-        inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
-        threading = (
-            {"In-Reply-To": inbound.message_id, "References": inbound.message_id}
-            if inbound is not None and inbound.message_id
-            else {}
-        )
         return _message(
             reminder,
             rendered,
@@ -106,7 +100,7 @@ def compose_reminder(
             identity=identity,
             now=now,
             reply_to=reply_to,
-            headers=threading,
+            thread=_acknowledged_thread(reminder, session=session),
         )
     item_actions = {item.action_id for item in reminder.items}
     rendered = render_reminder(
@@ -130,6 +124,29 @@ class _Recipient(Protocol):
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Thread:
+    """The message an acknowledgement answers, and the thread it belongs to."""
+
+    parent: str | None
+    references: tuple[str, ...]
+
+
+def _acknowledged_thread(reminder: Reminder, *, session: Session) -> _Thread:
+    """In-Reply-To and References of an acknowledgement: the reminder, then the reply.
+
+    The reply's Message-ID comes from outside; `build_message` echoes it only
+    when it is a strict Message-ID.
+    """
+    inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
+    if inbound is None:
+        return _Thread(parent=None, references=())
+    answered = session.get(Reminder, inbound.reminder_id) if inbound.reminder_id else None
+    root = answered.message_id if answered is not None else None
+    chain = tuple(m for m in (root, inbound.message_id) if m)
+    return _Thread(parent=inbound.message_id, references=chain)
+
+
 def _message(
     reminder: Reminder,
     rendered: RenderedMail,
@@ -138,7 +155,7 @@ def _message(
     identity: MailIdentity,
     now: datetime,
     reply_to: str | None = None,
-    headers: dict[str, str] | None = None,
+    thread: _Thread | None = None,
 ) -> EmailMessage:
     """The MIME message of `reminder` to `recipients`.
 
@@ -147,22 +164,18 @@ def _message(
     """
     assert reminder.message_id is not None, "a reminder is claimed before it is composed"
     answer_to = reply_to or identity.from_address
-    first = recipients[0]
-    message = build_message(
+    return build_message(
         rendered=rendered,
         from_header=identity.from_header,
-        to_name=first.name,
-        to_address=first.email,
+        to=[Mailbox(name=r.name, address=r.email) for r in recipients],
         reply_to=answer_to,
         message_id=reminder.message_id,
-        list_unsubscribe=unsubscribe_mailto(answer_to),
+        list_unsubscribe_uris=[unsubscribe_mailto(answer_to)],
+        in_reply_to=thread.parent if thread else None,
+        references=thread.references if thread else (),
         date=now,
-        extra_headers={"X-Tracker-Kind": reminder.kind, **(headers or {})},
+        extra_headers={"X-Tracker-Kind": reminder.kind},
     )
-    if len(recipients) > 1:
-        del message["To"]
-        message["To"] = tuple(Address(display_name=r.name, addr_spec=r.email) for r in recipients)
-    return message
 
 
 def reminder_context(
