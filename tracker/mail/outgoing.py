@@ -41,6 +41,7 @@ __all__ = [
     "Mailbox",
     "Mailer",
     "PermanentMailError",
+    "SmtpConfigurationError",
     "TemporaryMailError",
     "UnsafeHeaderError",
     "build_message",
@@ -89,15 +90,29 @@ class TemporaryMailError(MailError):
 
 
 class PermanentMailError(MailError):
-    """Retrying soon will not help: a 5xx reply, or a server whose TLS certificate is
-    not trusted, or that offers no STARTTLS or AUTH (`connection_level` for those)."""
+    """Retrying soon will not help: a 5xx reply to this message."""
+
+
+class SmtpConfigurationError(MailError):
+    """A settings mistake: every message would fail the same way until someone acts.
+
+    A server that wants AUTH, STARTTLS against a server without it, smtps://
+    against a plain port, a wrong password, an untrusted certificate, a
+    refused sender. The message starts with the setting to fix (`setting`);
+    a send pass stops at once and leaves its rows as they were.
+    """
+
+    def __init__(self, message: str, *, setting: str, code: int | None = None) -> None:
+        super().__init__(message, code=code, connection_level=True)
+        self.setting = setting
 
 
 class Mailer(Protocol):
     """Hands built messages to a mail server; one instance per batch."""
 
     def send(self, message: EmailMessage) -> None:
-        """Send one message, or raise TemporaryMailError / PermanentMailError."""
+        """Send one message, or raise TemporaryMailError, PermanentMailError or
+        SmtpConfigurationError."""
 
     def __enter__(self) -> Self: ...
 
