@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.core.model import ReminderKind
+from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.core.tokens import make_reply_token
 from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.mail.contexts import EscalationContext, ReminderContext
@@ -47,6 +48,9 @@ class MailIdentity:
     from_address: str
     reply_pattern: str
     secret_key: str
+    # The web app's base URL (TRACKER_PUBLIC_URL): participant mail then offers
+    # one-click unsubscribe over https as well as by email.
+    public_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailIdentity:
@@ -70,6 +74,15 @@ class MailIdentity:
 
     def reply_to(self, reminder_id: int, nonce: str | None) -> str:
         return reply_address(self.reply_pattern, self.token(reminder_id, nonce))
+
+    def unsubscribe_uris(self, reminder_id: int, nonce: str | None) -> tuple[str, ...]:
+        """Where a participant unsubscribes: the web app's one-click URL (when
+        there is one), then an email to the reminder's own reply address."""
+        token = self.token(reminder_id, nonce)
+        mailto = unsubscribe_mailto(reply_address(self.reply_pattern, token))
+        if self.public_url is None:
+            return (mailto,)
+        return (f"{self.public_url.rstrip('/')}/unsubscribe/{token}", mailto)
 
 
 def compose_reminder(
@@ -164,13 +177,18 @@ def _message(
     """
     assert reminder.message_id is not None, "a reminder is claimed before it is composed"
     answer_to = reply_to or identity.from_address
+    unsubscribe = (
+        identity.unsubscribe_uris(reminder.id, reminder.nonce)
+        if reply_to is not None
+        else (unsubscribe_mailto(answer_to),)
+    )
     return build_message(
         rendered=rendered,
         from_header=identity.from_header,
         to=[Mailbox(name=r.name, address=r.email) for r in recipients],
         reply_to=answer_to,
         message_id=reminder.message_id,
-        list_unsubscribe_uris=[unsubscribe_mailto(answer_to)],
+        list_unsubscribe_uris=unsubscribe,
         in_reply_to=thread.parent if thread else None,
         references=thread.references if thread else (),
         date=now,
@@ -219,12 +237,16 @@ def _render_escalation(
     )
     first = session.get(Reminder, first_id) if first_id is not None else None
     since = first.sent_at if first is not None and first.sent_at else reminder.scheduled_at
+    # What the rule counted: reminders that asked for an answer and reached the
+    # server, from the first of the run to the escalation's moment. Not
+    # acknowledgements, not failed sends.
     unanswered = session.scalar(
         select(func.count(Reminder.id)).where(
             Reminder.participant_id == participant.id,
-            Reminder.audience == "participant",
+            Reminder.kind.in_([kind.value for kind in PARTICIPANT_KINDS]),
             Reminder.state == "sent",
             Reminder.sent_at >= since,
+            Reminder.sent_at <= reminder.scheduled_at,
         )
     )
     return render_escalation(
