@@ -91,6 +91,10 @@ def send_due_command(now_text: str | None, dry_run: bool, as_json: bool) -> None
         sys.exit(1)
 
 
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
+
+
 def _to(item: dict[str, Any]) -> str:
     return ", ".join(item["to"])
 
@@ -107,7 +111,8 @@ def _print_report(report: SendReport) -> None:
         click.echo(f"  sent {item['kind']} to {_to(item)} (reminder {item['reminder_id']})")
     for item in report.retrying:
         click.echo(
-            f"  will retry {item['kind']} to {_to(item)} at {item['retry_at']}: {item['error']}"
+            f"  will retry {item['kind']} to {_to(item)} at {_minute(item['retry_at'])}: "
+            f"{item['error']}"
         )
     for item in report.failed:
         click.echo(f"  failed {item['kind']} to {_to(item)}: {item['error']}")
