@@ -330,3 +330,33 @@ def test_escalations_name_the_participant_the_count_and_the_date_to_all_coordina
                 f"Their last reply arrived on {en_date(last_reply)}",
             )
         assert address in escalation.text
+
+
+def test_the_digest_reports_the_week_to_all_coordinators_in_the_programmes_language(
+    story: tuple[str, list[Mail]],
+) -> None:
+    language, mail = story
+    first = of(mail, "digest")[0]
+    assert first.at == datetime(2019, 7, 1, 1, 31, tzinfo=UTC)  # Monday 09:31 in Shanghai
+    assert first.to == COORDINATORS
+    # Three updates that week: two in Wang's reply, one in Anna's.
+    if language == "zh-CN":
+        assert first.subject == f"【{PROGRAMME}】每周进展汇总（2019年6月24日 – 30日）"
+        both_parts_say(
+            first,
+            "Daniel Okafor、李娜：",
+            f"现将“{PROGRAMME}”项目2019年6月24日\u2009–\u200930日的进展情况汇总如下",
+            "学员共2人，行动事项共3项",
+            "本期收到进展反馈3条",
+            "发布西城区清洁空气行动计划：进行中 50%，已完成初稿",
+        )
+    else:
+        assert first.subject == f"{PROGRAMME}: weekly digest, 24 – 30 Jun 2019"
+        both_parts_say(
+            first,
+            "Dear Daniel Okafor and 李娜,",
+            f"Here is where {PROGRAMME} stands for 24\u2009–\u200930 Jun 2019.",
+            "2 participants, 3 actions",
+            "3 updates received",
+            "Pair each city with a peer city: in progress 40% – two cities paired",
+        )
