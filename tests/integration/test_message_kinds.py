@@ -37,6 +37,13 @@ ANNA = "anna@example.org"
 COORDINATORS = [("Daniel Okafor", "daniel.okafor@example.org"), ("李娜", "li.na@example.org")]
 SHANGHAI, BERLIN = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")
 ASKING = {"check_in", "before_due", "overdue"}
+TITLES = (
+    "发布西城区清洁空气行动计划",
+    "试点低排放物流配送区",
+    "Pair each city with a peer city",
+    "Publish the good-practice summary",
+)
+OPEN_TITLES = {WANG: list(TITLES[:2]), ANNA: [TITLES[2]]}
 
 
 def programme(language: str) -> str:
@@ -72,6 +79,7 @@ participants:
     timezone: Europe/Berlin
     actions:
       - {{ref: "1", title: Pair each city with a peer city, due: 2019-12-31}}
+      - {{ref: "2", title: Publish the good-practice summary, due: 2019-12-31}}
 """
 
 
@@ -151,7 +159,7 @@ def play(factory: sessionmaker[Session], language: str) -> list[Mail]:
     load_programme(factory, programme(language), now=datetime(2019, 6, 1, tzinfo=UTC))
     mailer, env = StoryMailer(), create_mail_environment()
     replies = {
-        ANNA_REPLIES_AT: (ANNA, "1: in progress 40%, two cities paired"),
+        ANNA_REPLIES_AT: (ANNA, "1: in progress 40%, two cities paired\n2: done"),
         WANG_REPLIES_AT: (WANG, "1：进行中 50%，已完成初稿\n2：未开始"),
     }
     days = [datetime(2019, 6, 24, tzinfo=UTC) + timedelta(days=n) for n in range(19)]
@@ -277,6 +285,7 @@ def test_acknowledgements_echo_the_reply_to_its_sender_in_their_language(
         "Dear Anna Keller,",
         "We recorded:",
         "[1] Pair each city with a peer city: in progress 40% – two cities paired",
+        "[2] Publish the good-practice summary: done",
     )
     assert anna.message["In-Reply-To"] == reply_id(ANNA)
 
@@ -330,6 +339,9 @@ def test_escalations_name_the_participant_the_count_and_the_date_to_all_coordina
                 f"Their last reply arrived on {en_date(last_reply)}",
             )
         assert address in escalation.text
+        # Only the actions still open: Anna's finished summary is not among them.
+        listed = [title for title in TITLES if title in escalation.text]
+        assert listed == OPEN_TITLES[address]
 
 
 def test_the_digest_reports_the_week_to_all_coordinators_in_the_programmes_language(
@@ -339,15 +351,15 @@ def test_the_digest_reports_the_week_to_all_coordinators_in_the_programmes_langu
     first = of(mail, "digest")[0]
     assert first.at == datetime(2019, 7, 1, 1, 31, tzinfo=UTC)  # Monday 09:31 in Shanghai
     assert first.to == COORDINATORS
-    # Three updates that week: two in Wang's reply, one in Anna's.
+    # Four updates that week: two in Wang's reply, two in Anna's.
     if language == "zh-CN":
         assert first.subject == f"【{PROGRAMME}】每周进展汇总（2019年6月24日 – 30日）"
         both_parts_say(
             first,
             "Daniel Okafor、李娜：",
             f"现将“{PROGRAMME}”项目2019年6月24日\u2009–\u200930日的进展情况汇总如下",
-            "学员共2人，行动事项共3项",
-            "本期收到进展反馈3条",
+            "学员共2人，行动事项共4项",
+            "本期收到进展反馈4条",
             "发布西城区清洁空气行动计划：进行中 50%，已完成初稿",
         )
     else:
@@ -356,7 +368,7 @@ def test_the_digest_reports_the_week_to_all_coordinators_in_the_programmes_langu
             first,
             "Dear Daniel Okafor and 李娜,",
             f"Here is where {PROGRAMME} stands for 24\u2009–\u200930 Jun 2019.",
-            "2 participants, 3 actions",
-            "3 updates received",
+            "2 participants, 4 actions",
+            "4 updates received",
             "Pair each city with a peer city: in progress 40% – two cities paired",
         )

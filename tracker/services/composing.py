@@ -266,6 +266,6 @@ def _render_escalation(
                 if participant.last_reply_at
                 else None
             ),
-            actions=action_lines(participant, session=session, open_only=False),
+            actions=action_lines(participant, session=session, open_only=True),
         ),
     )
