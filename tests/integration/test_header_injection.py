@@ -15,6 +15,7 @@ import email
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.header import decode_header, make_header
@@ -25,11 +26,13 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.integration.sender_helpers import load_programme, send_pass
-from tests.mailflow import reply_to
+from tests.integration.sender_helpers import IDENTITY, load_programme, send_pass
+from tests.mailflow import CollectingMailer, reply_to
 from tests.smtp_server import ReceivedMessage, SmtpTestServer
 from tracker.mail.headers import header_text
+from tracker.mail.render import create_mail_environment
 from tracker.services.intake import ingest
+from tracker.services.sending import send_due
 
 ATTACKS = {
     "participant": "=?utf-8?q?Eve=0D=0AReply-To:_attacker@evil.example=0D=0A=0D=0AInjected_body?=",
@@ -197,3 +200,36 @@ def test_the_acknowledgement_echoes_no_hostile_message_id(received: list[Receive
         m.parsed() for m in kinds(received)["check_in"] if m.rcpt_tos == ("anna@example.org",)
     )
     assert message.get_all("References") == [str(anna_check_in["Message-ID"])]
+
+
+def test_with_a_public_url_participants_get_one_click_unsubscribe_and_coordinators_do_not(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """RFC 8058: an https URI and List-Unsubscribe-Post, on participant mail only."""
+    load_programme(session_factory, programme(), now=datetime(2019, 6, 1, tzinfo=UTC))
+    identity = replace(IDENTITY, public_url="https://tracker.example.org/")
+    mailer = CollectingMailer()
+    env = create_mail_environment()
+    for day in (datetime(2019, 6, 24, 9, 30, tzinfo=UTC), datetime(2019, 7, 2, 9, 30, tzinfo=UTC)):
+        send_due(
+            session_factory=session_factory, mailer=mailer, env=env, identity=identity, now=day
+        )
+    raws = [m.as_bytes() for m in mailer.sent]
+    kinds_seen = set()
+    for raw in raws:
+        message = email.message_from_bytes(raw, policy=policy.compat32)
+        kind = str(message["X-Tracker-Kind"])
+        kinds_seen.add(kind)
+        (unsubscribe,) = unfolded(message, "List-Unsubscribe")
+        if kind in {"escalation", "digest"}:
+            assert unsubscribe == "<mailto:followup@example.org?subject=unsubscribe>"
+            assert "List-Unsubscribe-Post" not in message
+            continue
+        (reply_to_address,) = message.get_all("Reply-To")
+        token = reply_to_address.removeprefix("followup+").removesuffix("@example.org")
+        assert unsubscribe == (
+            f"<https://tracker.example.org/unsubscribe/{token}>, "
+            f"<mailto:{reply_to_address}?subject=unsubscribe>"
+        )
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert {"check_in", "digest"} <= kinds_seen
