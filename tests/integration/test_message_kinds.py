@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import TEST_SECRET_KEY
 from tests.integration.sender_helpers import IDENTITY, body_parts, load_programme
 from tests.mailflow import reply_to
+from tracker.db.session import make_engine, make_session_factory
 from tracker.mail.outgoing import PermanentMailError, TemporaryMailError
 from tracker.mail.render import create_mail_environment
 from tracker.services.intake import ingest
@@ -181,11 +182,20 @@ def play(factory: sessionmaker[Session], language: str) -> list[Mail]:
     return mailer.mail
 
 
+# A story is played once per engine and language, and read by every test below.
+_STORIES: dict[tuple[str, str], list[Mail]] = {}
+
+
 @pytest.fixture(params=["zh-CN", "en"])
-def story(
-    request: pytest.FixtureRequest, session_factory: sessionmaker[Session]
-) -> tuple[str, list[Mail]]:
-    return request.param, play(session_factory, request.param)
+def story(request: pytest.FixtureRequest, db_url: str) -> tuple[str, list[Mail]]:
+    key = (db_url.split(":")[0], request.param)
+    if key not in _STORIES:
+        engine = make_engine(db_url)
+        try:
+            _STORIES[key] = play(make_session_factory(engine), request.param)
+        finally:
+            engine.dispose()
+    return request.param, _STORIES[key]
 
 
 def of(mail: list[Mail], kind: str, address: str | None = None) -> list[Mail]:

@@ -103,12 +103,21 @@ def test_a_settings_mistake_stops_the_pass_in_one_line_and_counts_no_attempt(
     # Not backed off either: due at 10:00 in Shanghai, still due then.
     assert {r.next_attempt_at for r in after} == {datetime(2019, 7, 1, 2, 0, tzinfo=UTC)}
 
+
+@pytest.mark.usefixtures("three_due")
+def test_once_the_setting_is_fixed_the_next_pass_sends_everything(
+    tracker_env: dict[str, str],
+    session_factory: sessionmaker[Session],
+    plain: SmtpTestServer,
+    wants_auth: SmtpTestServer,
+) -> None:
+    url, words = mistaken_urls(plain, wants_auth)["a wrong password"]
+    env = {**tracker_env, "TRACKER_SMTP_URL": url}
     # Under --json: one document saying so, and the same exit code.
     as_json = run_tracker("send-due", "--now", DUE.isoformat(), "--json", env=env)
     assert as_json.code == 1
     assert words in as_json.json()["configuration_error"]
     assert as_json.json()["sent"] == []
-
     # Fixed, the next pass sends all three at once: nothing was held against them.
     fixed = f"smtp://{USER}:{PASSWORD}@{wants_auth.host}:{wants_auth.port}"
     ok = run_tracker("send-due", "--now", DUE.isoformat(), env={**env, "TRACKER_SMTP_URL": fixed})
