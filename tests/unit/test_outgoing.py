@@ -6,19 +6,22 @@ SMTP sends, parsed back with the standard library's parser.
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
 from email.utils import getaddresses
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracker.core.model import ActionStatus, ReminderKind
 from tracker.core.tokens import make_reply_token
+from tracker.mail.contexts import ActionLine, DigestContext, MailContext, ReminderContext
 from tracker.mail.headers import header_text, safe_message_id
 from tracker.mail.outgoing import (
     Mailbox,
@@ -28,7 +31,7 @@ from tracker.mail.outgoing import (
     reply_address,
     unsubscribe_mailto,
 )
-from tracker.mail.render import RenderedMail
+from tracker.mail.render import RenderedMail, create_mail_environment, render_mail
 
 TOKEN = make_reply_token(12, "test-secret", nonce="abcdefghijkl")
 RENDERED = RenderedMail(
@@ -37,6 +40,7 @@ RENDERED = RenderedMail(
     html='<!DOCTYPE html><html lang="zh-CN"><body><p>尊敬的王伟：</p></body></html>\n',
     language="zh-CN",
 )
+ENV = create_mail_environment()
 REPLY_TO = reply_address("followup+{token}@example.org", TOKEN)
 MESSAGE_ID = make_message_id(TOKEN, "example.org")
 HEADERS = [
@@ -474,3 +478,43 @@ def test_reply_address_fills_the_pattern_or_plus_addresses_the_sender() -> None:
         reply_address(None, "12.abc")
     with pytest.raises(UnsafeHeaderError):
         reply_address("replies+{token}@example.org", "12\r\nBcc: x@y")
+
+
+@settings(deadline=None)  # eight renders an example; the first compiles the templates
+@given(programme=HOSTILE_TEXT, title=HOSTILE_TEXT, name=HOSTILE_TEXT, coordinator=HOSTILE_TEXT)
+def test_no_programme_name_title_or_name_in_any_rendered_kind_can_change_the_headers(
+    programme: str, title: str, name: str, coordinator: str
+) -> None:
+    """Subjects are built by the templates from programme names and action titles."""
+    action = ActionLine(ref="1", title=title, due=date(2019, 9, 30), status=ActionStatus.BLOCKED)
+    common = {"language": "zh-CN", "programme_name": programme}
+    contexts: list[MailContext] = [
+        ReminderContext(
+            kind=kind,
+            as_of=date(2019, 9, 23),
+            participant_name=name,
+            organisation=None,
+            actions=(action,),
+            coordinator_names=(coordinator,),
+            opt_out_url_or_address=REPLY_TO,
+            focus_refs=("1",),
+            **common,  # type: ignore[arg-type]
+        )
+        for kind in (ReminderKind.CHECK_IN, ReminderKind.BEFORE_DUE, ReminderKind.OVERDUE)
+    ]
+    contexts.append(
+        DigestContext(
+            coordinator_names=(coordinator,),
+            period_start=date(2019, 9, 16),
+            period_end=date(2019, 9, 22),
+            participants=(),
+            **common,  # type: ignore[arg-type]
+        )
+    )
+    for language in ("zh-CN", "en"):
+        for ctx in contexts:
+            rendered = render_mail(ENV, dataclasses.replace(ctx, language=language))
+            to = [Mailbox(name=name, address="wang.wei@example.cn")]
+            parsed = round_trip(build(rendered=rendered, to=to))
+            assert list(parsed.keys()) == HEADERS
+            assert parsed["Subject"] == header_text(rendered.subject)
