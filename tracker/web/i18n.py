@@ -18,6 +18,7 @@ from babel.numbers import format_decimal, format_percent
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale
 
+# Babel reads "zh_CN" as zh_Hans_CN and looks the catalogue up under that name.
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DEFAULT_LANGUAGE = "en"
 # The dashboard's languages, each named in itself (for the switch).
@@ -36,7 +37,9 @@ def setup_babel(app: Flask) -> None:
         number=format_number,
         share=format_share,
     )
-    app.jinja_env.globals.update(languages=LANGUAGES, html_lang=html_lang)
+    app.jinja_env.globals.update(
+        languages=LANGUAGES, html_lang=html_lang, page_language=page_language
+    )
 
 
 def select_language() -> str:
@@ -51,13 +54,19 @@ def select_language() -> str:
     return "zh_CN" if best.lower().startswith("zh") else DEFAULT_LANGUAGE
 
 
+def page_language() -> str:
+    """The page's language as one of `LANGUAGES` ("en", "zh_CN")."""
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else DEFAULT_LANGUAGE
+
+
 def html_lang() -> str:
     """The page's `lang` attribute: a BCP 47 tag (zh-CN), not a locale name."""
-    return str(get_locale() or DEFAULT_LANGUAGE).replace("_", "-")
+    return page_language().replace("_", "-")
 
 
 def _locale() -> Locale:
-    language = str(get_locale() or DEFAULT_LANGUAGE)
+    language = page_language()
     return Locale.parse(_FORMAT_LOCALE.get(language, language))
 
 
