@@ -17,7 +17,8 @@ def test_the_sign_in_form_has_email_and_password_fields_and_lets_a_coordinator_i
 ) -> None:
     client = world.client()
     form = client.get("/sign-in").get_data(as_text=True)
-    assert 'name="email"' in form and 'name="password"' in form
+    assert 'name="email"' in form
+    assert 'name="password"' in form
     response = client.post("/sign-in", {"email": "Officer@Example.org ", "password": PASSWORD})
     assert response.status_code == 302
     assert response.headers["Location"] == "/programmes"
@@ -81,7 +82,8 @@ def test_a_session_ends_after_eight_idle_hours(world: World) -> None:
     assert client.get("/programmes").status_code == 200
     world.clock.moment += timedelta(hours=8, minutes=1)
     response = client.get("/programmes")
-    assert response.status_code == 302 and response.headers["Location"].startswith("/sign-in")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/sign-in")
     assert "Your session has ended" in client.get("/sign-in").get_data(as_text=True)
 
 
@@ -114,10 +116,12 @@ def test_signing_in_rotates_the_session_and_its_csrf_token(world: World) -> None
     before_cookie, before_token = client.raw.get_cookie("tracker_session"), client.token
     client.sign_in("officer@example.org")
     after_cookie = client.raw.get_cookie("tracker_session")
-    assert before_cookie is not None and after_cookie is not None
+    assert before_cookie is not None
+    assert after_cookie is not None
     assert after_cookie.value != before_cookie.value
     assert client.token != before_token
-    assert after_cookie.http_only and after_cookie.same_site == "Lax"
+    assert after_cookie.http_only
+    assert after_cookie.same_site == "Lax"
 
 
 def test_after_sign_in_only_a_path_of_this_site_is_followed(world: World) -> None:
@@ -190,7 +194,8 @@ def test_the_chosen_language_is_remembered_for_the_coordinator(world: World) -> 
         "/language", {"language": "zh_CN"}, headers={"Referer": "http://localhost/programmes"}
     )
     page = client.get("/programmes").get_data(as_text=True)
-    assert '<html lang="zh-CN">' in page and "您的项目" in page
+    assert '<html lang="zh-CN">' in page
+    assert "您的项目" in page
     # A new browser, after signing in: still Chinese, though the browser asks for English.
     other = world.client()
     other.sign_in("officer@example.org")
