@@ -26,5 +26,5 @@ def test_public_url_is_kept_without_a_trailing_slash(raw: str | None, expected: 
     ["followup.example.org", "ftp://example.org", "https://", "https://h:port/", "https://h/?a=1"],
 )
 def test_a_bad_public_url_stops_with_a_line_naming_the_key(raw: str) -> None:
-    with pytest.raises(ConfigError, match="^TRACKER_PUBLIC_URL: "):
+    with pytest.raises(ConfigError, match=r"^TRACKER_PUBLIC_URL: "):
         settings_from_values({"TRACKER_PUBLIC_URL": raw})
