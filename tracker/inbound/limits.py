@@ -1,0 +1,89 @@
+"""The bounds that keep reading one message linear in time and bounded in memory.
+
+Hostile or broken mail can make the standard library's parsers recurse or
+loop over structure (MIME nesting, nested comments in an address list), and
+can make even linear work pointless (a Cc of 100,000 addresses). Each check
+here is a single linear pass that runs before the costly step it guards, and
+names the defect in words a coordinator understands; `parse_message` turns it
+into `problem="too_complex"`. Real mail stays far inside every bound.
+"""
+
+from __future__ import annotations
+
+import re
+from email.message import Message
+
+MAX_HEADER_FIELDS = 1000
+MAX_HEADER_FIELD_CHARS = 100_000
+MAX_ADDRESSES_PER_FIELD = 1000
+MAX_COMMENT_DEPTH = 20
+# Counted in the raw bytes before parsing, so that the parser (which recurses
+# once per level) never meets a nesting it cannot finish.
+MAX_MIME_CONTAINERS = 200
+MAX_MIME_DEPTH = 50
+MAX_MIME_PARTS = 1000
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_FIELD_START = re.compile(rb"^[^ \t\r\n]", re.MULTILINE)
+_CONTAINER = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/", re.I | re.M)
+
+
+def raw_defect(raw: bytes) -> str | None:
+    """A defect of the raw bytes that the MIME parser must not meet, or None.
+
+    1. The top-level header section: at most `MAX_HEADER_FIELDS` fields, none
+       longer than `MAX_HEADER_FIELD_CHARS` (folded lines included).
+    2. Container parts (multipart or message): at most `MAX_MIME_CONTAINERS`
+       Content-Type lines naming one, wherever they stand.
+    """
+    end = _HEADER_END.search(raw)
+    head = raw[: end.start()] if end is not None else raw
+    starts = [found.start() for found in _FIELD_START.finditer(head)]
+    if len(starts) > MAX_HEADER_FIELDS:
+        return f"more than {MAX_HEADER_FIELDS} header fields"
+    for start, stop in zip(starts, [*starts[1:], len(head)], strict=True):
+        if stop - start > MAX_HEADER_FIELD_CHARS:
+            name = head[start : min(stop, start + 40)].split(b":", 1)[0]
+            label = name.decode("ascii", "replace").strip() or "header"
+            return f"a {label} header longer than {MAX_HEADER_FIELD_CHARS} characters"
+    containers = sum(1 for _ in _CONTAINER.finditer(raw))
+    if containers > MAX_MIME_CONTAINERS:
+        return f"more than {MAX_MIME_CONTAINERS} multipart or message parts"
+    return None
+
+
+def tree_defect(message: Message) -> str | None:
+    """A defect of the parsed MIME tree (too deep, too many parts), or None."""
+    parts = 0
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if depth > MAX_MIME_DEPTH:
+            return f"MIME nesting deeper than {MAX_MIME_DEPTH} levels"
+        if parts > MAX_MIME_PARTS:
+            return f"more than {MAX_MIME_PARTS} MIME parts"
+        children = part.get_payload() if part.is_multipart() else None
+        if isinstance(children, list):
+            stack.extend((child, depth + 1) for child in children if isinstance(child, Message))
+    return None
+
+
+def address_field_defect(name: str, value: str) -> str | None:
+    """Why an address field (To, Cc, From…) is beyond reading, or None.
+
+    The count of "@" bounds the number of addresses from above; the depth of
+    nested comments is what makes the standard library's address parser recurse.
+    """
+    if value.count("@") > MAX_ADDRESSES_PER_FIELD:
+        return f"more than {MAX_ADDRESSES_PER_FIELD} addresses in {name}"
+    depth = deepest = 0
+    for char in value:
+        if char == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == ")":
+            depth = max(0, depth - 1)
+    if deepest > MAX_COMMENT_DEPTH:
+        return f"comments nested deeper than {MAX_COMMENT_DEPTH} levels in {name}"
+    return None
