@@ -126,17 +126,24 @@ def chinese_number(text: str) -> int | None:
     return total + (digit or 0)
 
 
+def _single_character_folds() -> dict[int, str]:
+    """Each character (BMP, mathematical alphanumerics) whose NFKC form is one other character."""
+    table: dict[int, str] = {}
+    for code in (*range(0x80, 0xD800), *range(0xE000, 0x10000), *range(0x1D400, 0x1D800)):
+        normal = unicodedata.normalize("NFKC", chr(code))
+        if len(normal) == 1 and normal != chr(code):
+            table[code] = normal
+    return table
+
+
+_FOLDS = _single_character_folds()
+
+
 def fold_width(text: str) -> str:
     """Full-width digits, letters and punctuation as their ASCII forms, one for one.
 
     Each character is folded on its own and only when it folds to a single
     character, so positions in the folded text are positions in the original.
+    (One table lookup per character: megabyte lines fold in milliseconds.)
     """
-    folded = []
-    for char in text:
-        if ord(char) < 0x80:
-            folded.append(char)
-            continue
-        normal = unicodedata.normalize("NFKC", char)
-        folded.append(normal if len(normal) == 1 else char)
-    return "".join(folded)
+    return text if text.isascii() else text.translate(_FOLDS)

@@ -13,6 +13,15 @@ from __future__ import annotations
 import re
 from email.message import Message
 
+
+class BeyondBounds(Exception):
+    """Raised deep inside a reading step when the input passes a bound; carries the defect."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 MAX_HEADER_FIELDS = 1000
 MAX_HEADER_FIELD_CHARS = 100_000
 MAX_ADDRESSES_PER_FIELD = 1000
@@ -22,20 +31,47 @@ MAX_COMMENT_DEPTH = 20
 MAX_MIME_CONTAINERS = 200
 MAX_MIME_DEPTH = 50
 MAX_MIME_PARTS = 1000
+MAX_HTML_DEPTH = 1000
+# The MIME parser holds every line as an object: lines, not bytes, bound its memory.
+# (A 10 MB message of base64 has about 135,000 lines.)
+MAX_LINES = 500_000
+# Runs of blank lines are shortened to this many before anything reads them.
+KEPT_BLANK_LINES = 6
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _FIELD_START = re.compile(rb"^[^ \t\r\n]", re.MULTILINE)
+# From the end of one line to the last newline of the blank lines after it; a
+# character class, not a repeated group, so the regex engine keeps no state per line.
+_BLANK_RUN = re.compile(rb"\n[ \t\r\n]*\n")
 _CONTAINER = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/", re.I | re.M)
+
+
+def shorten_blank_runs(raw: bytes) -> bytes:
+    """`raw` with every run of blank lines cut to `KEPT_BLANK_LINES`.
+
+    Nothing the reader keeps depends on longer runs (MIME needs one blank line
+    after headers; the reply text keeps one between paragraphs), and a message
+    of four million newlines becomes a few lines.
+    """
+    kept = b"\n" + b"\r\n" * KEPT_BLANK_LINES
+
+    def shorten(run: re.Match[bytes]) -> bytes:
+        return kept if run.group().count(b"\n") > KEPT_BLANK_LINES + 1 else run.group()
+
+    return _BLANK_RUN.sub(shorten, raw)
 
 
 def raw_defect(raw: bytes) -> str | None:
     """A defect of the raw bytes that the MIME parser must not meet, or None.
 
+    0. At most `MAX_LINES` lines.
     1. The top-level header section: at most `MAX_HEADER_FIELDS` fields, none
        longer than `MAX_HEADER_FIELD_CHARS` (folded lines included).
     2. Container parts (multipart or message): at most `MAX_MIME_CONTAINERS`
        Content-Type lines naming one, wherever they stand.
     """
+    if raw.count(b"\n") > MAX_LINES:
+        return f"more than {MAX_LINES} lines"
     end = _HEADER_END.search(raw)
     head = raw[: end.start()] if end is not None else raw
     starts = [found.start() for found in _FIELD_START.finditer(head)]

@@ -14,7 +14,13 @@ from tracker.core.tokens import find_token
 from tracker.inbound.classify import classify_message
 from tracker.inbound.grammar import ReplyReading, read_reply, read_updates
 from tracker.inbound.language import detect_language
-from tracker.inbound.limits import address_field_defect, raw_defect, tree_defect
+from tracker.inbound.limits import (
+    BeyondBounds,
+    address_field_defect,
+    raw_defect,
+    shorten_blank_runs,
+    tree_defect,
+)
 from tracker.inbound.mime import (
     addresses_in,
     body_text,
@@ -110,6 +116,7 @@ def _too_complex(message: Message | None, reason: str) -> ParsedMessage:
 
 def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
     """Steps 2-6 of `parse_message`."""
+    raw = shorten_blank_runs(raw)
     defect = raw_defect(raw)
     if defect is not None:
         return _too_complex(None, defect)
@@ -194,6 +201,8 @@ def parse_message(
         return ParsedMessage(problem="unreadable", kind_reason="the message is empty")
     try:
         return _read(bytes(raw), known_refs)
+    except BeyondBounds as beyond:
+        return _too_complex(None, beyond.reason)
     except Exception:  # a bug of ours: never lose the message over it, but say so loudly
         logger.exception("action=parse_failed size=%d", len(raw))
         return ParsedMessage(problem="unreadable", kind_reason=READER_FAILED)
