@@ -82,7 +82,7 @@ DIGIT_PERCENT = re.compile(
     r"(?<![\d.])(\d{1,3}(?:\.\d{1,6})?)(?![\d.])\s*(?:%|percent\b|per\s+cent\b)", re.I
 )
 CHINESE_PERCENT = re.compile(
-    r"百分之\s*(\d{1,3}(?:\.\d{1,6})?(?![\d.])|[零〇一二两三四五六七八九十百]{1,6})"
+    r"百分之\s*(\d{1,3}(?:\.\d{1,6})?(?![\d.])|[零〇一二两三四五六七八九十百]{1,6}(?![零〇一二两三四五六七八九十百]))"
 )
 # Words that hedge a percentage ("about 30%", "约60%"): they belong to it, not to the note.
 PERCENT_HEDGE = re.compile(

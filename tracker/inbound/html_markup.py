@@ -37,12 +37,12 @@ def _shortened(tag: str) -> str:
     name = _TAG_NAME.match(tag)
     if name is None:
         return ""
-    marks = []
-    for found in _MARK_ATTRIBUTE.finditer(tag, 0, MAX_TAG_CHARS):
-        marks.append(f" {found.group(1)}={found.group(2)}")
+    marks: dict[str, str] = {}
+    for found in _MARK_ATTRIBUTE.finditer(tag):
+        marks.setdefault(found.group(1).lower(), found.group(2))
         if len(marks) == 2:
             break
-    return f"{name.group(0)}{''.join(marks)}>"
+    return name.group(0) + "".join(f" {key}={value}" for key, value in marks.items()) + ">"
 
 
 class _NextFinder:

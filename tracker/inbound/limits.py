@@ -25,6 +25,9 @@ class BeyondBounds(Exception):
 MAX_HEADER_FIELDS = 1000
 MAX_HEADER_FIELD_CHARS = 100_000
 MAX_ADDRESSES_PER_FIELD = 1000
+ADDRESS_FIELDS = frozenset(
+    {"from", "sender", "reply-to", "to", "cc", "bcc", "delivered-to", "x-original-to"}
+)
 MAX_COMMENT_DEPTH = 20
 # Counted in the raw bytes before parsing, so that the parser (which recurses
 # once per level) never meets a nesting it cannot finish.
@@ -79,8 +82,10 @@ def raw_defect(raw: bytes) -> str | None:
         return f"more than {MAX_HEADER_FIELDS} header fields"
     for start, stop in zip(starts, [*starts[1:], len(head)], strict=True):
         if stop - start > MAX_HEADER_FIELD_CHARS:
-            name = head[start : min(stop, start + 40)].split(b":", 1)[0]
-            label = name.decode("ascii", "replace").strip() or "header"
+            field = head[start:stop]
+            label = field[:60].split(b":", 1)[0].decode("ascii", "replace").strip() or "header"
+            if label.lower() in ADDRESS_FIELDS and field.count(b"@") > MAX_ADDRESSES_PER_FIELD:
+                return f"more than {MAX_ADDRESSES_PER_FIELD} addresses in {label}"
             return f"a {label} header longer than {MAX_HEADER_FIELD_CHARS} characters"
     containers = sum(1 for _ in _CONTAINER.finditer(raw))
     if containers > MAX_MIME_CONTAINERS:
@@ -113,6 +118,8 @@ def address_field_defect(name: str, value: str) -> str | None:
     """
     if value.count("@") > MAX_ADDRESSES_PER_FIELD:
         return f"more than {MAX_ADDRESSES_PER_FIELD} addresses in {name}"
+    if value.count("(") <= MAX_COMMENT_DEPTH:
+        return None
     depth = deepest = 0
     for char in value:
         if char == "(":

@@ -40,6 +40,7 @@ __all__ = [
     "ParsedMessage",
     "parse_message",
     "read_updates",
+    "reading_details",
     "to_contract_json",
 ]
 
@@ -100,10 +101,17 @@ def _address_defect(message: Message) -> str | None:
     return None
 
 
+def _not_read(problem: str, reason: str) -> ParsedMessage:
+    """A message the reader did not read: the problem and its reason, nothing else."""
+    return ParsedMessage(
+        problem=problem, kind_reason=reason, sender_problem=f"the message was not read: {reason}"
+    )
+
+
 def _too_complex(message: Message | None, reason: str) -> ParsedMessage:
     """A message beyond the reader's bounds: what is safe to show, and the defect."""
     if message is None:
-        return ParsedMessage(problem="too_complex", kind_reason=reason)
+        return _not_read("too_complex", reason)
     message_ids = _message_ids(header_text(message, "Message-ID"))
     return ParsedMessage(
         message_id=message_ids[0] if message_ids else None,
@@ -122,7 +130,7 @@ def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
         return _too_complex(None, defect)
     message = read_message(raw)
     if not message.keys():
-        return ParsedMessage(problem="unreadable", kind_reason="no header fields: not an email")
+        return _not_read("unreadable", "no header fields: not an email")
     defect = tree_defect(message) or _address_defect(message)
     if defect is not None:
         return _too_complex(message, defect)
@@ -194,18 +202,18 @@ def parse_message(
     the message waits for `tracker reprocess` after the fix.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
-        return ParsedMessage(problem="unreadable", kind_reason="not bytes")
+        return _not_read("unreadable", "not bytes")
     if len(raw) > max_bytes:
-        return ParsedMessage(problem="too_large", kind_reason=f"over {max_bytes} bytes")
+        return _not_read("too_large", f"over {max_bytes} bytes")
     if not bytes(raw).strip():
-        return ParsedMessage(problem="unreadable", kind_reason="the message is empty")
+        return _not_read("unreadable", "the message is empty")
     try:
         return _read(bytes(raw), known_refs)
     except BeyondBounds as beyond:
         return _too_complex(None, beyond.reason)
     except Exception:  # a bug of ours: never lose the message over it, but say so loudly
         logger.exception("action=parse_failed size=%d", len(raw))
-        return ParsedMessage(problem="unreadable", kind_reason=READER_FAILED)
+        return _not_read("unreadable", READER_FAILED)
 
 
 def to_contract_json(parsed: ParsedMessage) -> dict[str, object]:
@@ -224,4 +232,17 @@ def to_contract_json(parsed: ParsedMessage) -> dict[str, object]:
             for update in parsed.updates
         ],
         "token": parsed.token,
+    }
+
+
+def reading_details(parsed: ParsedMessage) -> dict[str, object]:
+    """What `tracker parse --json` adds to the contract's document: the rest of the reading."""
+    return {
+        "general_note": parsed.general_note,
+        "unknown_refs": list(parsed.unknown_refs),
+        "questions": list(parsed.questions),
+        "sender": parsed.sender,
+        "sender_problem": parsed.sender_problem,
+        "problem": parsed.problem,
+        "problem_reason": parsed.kind_reason if parsed.problem else None,
     }

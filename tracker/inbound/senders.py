@@ -86,6 +86,8 @@ def _strict_address(field: str, value: str, written: str) -> SenderReading:
     for defect in header.defects:
         if isinstance(defect, ObsoleteHeaderDefect) and "route" not in str(defect):
             continue
+        if "encoded" in str(defect) and _ENCODED_WORD.search(written):
+            return _refused("an encoded-word inside the address")
         return _refused(f"the {field} address is malformed ({defect})")
     if len(addresses) != 1:
         return _refused(f"the {field} address is malformed ({written.strip()[:80]})")
