@@ -78,10 +78,9 @@ def _measure(folded: str) -> _Measure | None:
     if found is None:
         return None
     percent, (start, end) = found
-    window = folded[max(0, start - _HEDGE_REACH) : start]
-    hedge = PERCENT_HEDGE.search(window)
-    if hedge is not None:
-        start -= len(window) - hedge.start()
+    if folded[start - 1 : start] == "(" and folded[end : end + 1] == ")":
+        start, end = start - 1, end + 1  # "(60%)"
+    start = _hedged_start(folded, start)
     carries_status = False
     after = STATUS_PATTERN.match(folded, end + _spaces_at(folded, end))
     if after is not None:
@@ -89,8 +88,15 @@ def _measure(folded: str) -> _Measure | None:
     before = folded[:start].rstrip()
     for word in STATUS_PATTERN.finditer(before, max(0, len(before) - 24)):
         if word.end() == len(before):
-            start, carries_status = word.start(), True
+            start, carries_status = _hedged_start(folded, word.start()), True
     return _Measure(percent=percent, span=(start, end), carries_status=carries_status)
+
+
+def _hedged_start(folded: str, start: int) -> int:
+    """Where a hedge ("about ", "大约") just before `start` begins, else `start`."""
+    window = folded[max(0, start - _HEDGE_REACH) : start]
+    hedge = PERCENT_HEDGE.search(window)
+    return start - (len(window) - hedge.start()) if hedge is not None else start
 
 
 def _spaces_at(text: str, position: int) -> int:

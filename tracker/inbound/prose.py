@@ -16,7 +16,7 @@ import re
 _GREETING = re.compile(
     r"^\s*(?:"
     r"(?:hi|hello|hey|dear|greetings|good\s+(?:morning|afternoon|evening|day))\b"
-    r"(?:[^,!:;.?，！：；。？]|(?<=Mr|Ms|Dr)\.|(?<=Mrs)\.|(?<=Prof)\.){0,40}"
+    r"(?:\s+(?:mr|ms|mrs|dr|prof)\.)?(?:\s+[^\s,!:;.?，！：；。？]+){0,4}"
     r"|(?:尊敬的|亲爱的|敬爱的)[^，！：；。？,!:;?]{1,30}"
     r"|[^，！：；。？,!:;?\s]{0,12}?(?:老师|女士|先生|主任|经理|处长|科长|同事|同志|领导|各位|大家)"
     r"[，,]?\s*(?:您好|你好|们好|好)"
