@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
+from itertools import pairwise
 
 
 class BeyondBounds(Exception):
@@ -80,7 +81,7 @@ def raw_defect(raw: bytes) -> str | None:
     starts = [found.start() for found in _FIELD_START.finditer(head)]
     if len(starts) > MAX_HEADER_FIELDS:
         return f"more than {MAX_HEADER_FIELDS} header fields"
-    for start, stop in zip(starts, [*starts[1:], len(head)], strict=True):
+    for start, stop in pairwise([*starts, len(head)]):
         if stop - start > MAX_HEADER_FIELD_CHARS:
             field = head[start:stop]
             label = field[:60].split(b":", 1)[0].decode("ascii", "replace").strip() or "header"
