@@ -139,6 +139,13 @@ def test_more_than_a_thousand_header_fields_is_too_complex() -> None:
     assert reason == "more than 1000 header fields"
 
 
+def test_a_body_of_more_than_a_hundred_thousand_written_lines_is_too_complex() -> None:
+    assert read(PLAIN + b"1: done\n" + b"news\n\n" * 99_999)[2] == [("1", "done")]
+    assert refused(PLAIN + b"1: done\n" + b"news\n" * 100_000) == (
+        "a body of more than 100000 lines of text"
+    )
+
+
 def test_more_than_half_a_million_lines_is_too_complex() -> None:
     assert refused(PLAIN + b"x\n" * 500_001) == "more than 500000 lines"
 

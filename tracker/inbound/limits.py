@@ -39,6 +39,9 @@ MAX_HTML_DEPTH = 1000
 # The MIME parser holds every line as an object: lines, not bytes, bound its memory.
 # (A 10 MB message of base64 has about 135,000 lines.)
 MAX_LINES = 500_000
+# Lines of body text that quote detection and the grammar look at (about 20 µs
+# each): a person's reply is far shorter, and this keeps any body under ~2 s.
+MAX_TEXT_LINES = 100_000
 # Runs of blank lines are shortened to this many before anything reads them.
 KEPT_BLANK_LINES = 6
 
@@ -108,6 +111,15 @@ def tree_defect(message: Message) -> str | None:
         children = part.get_payload() if part.is_multipart() else None
         if isinstance(children, list):
             stack.extend((child, depth + 1) for child in children if isinstance(child, Message))
+    return None
+
+
+def text_defect(text: str) -> str | None:
+    """Why a body's text is beyond reading (too many written lines), or None."""
+    if text.count("\n") > MAX_TEXT_LINES:
+        written = sum(1 for line in text.split("\n") if line.strip())
+        if written > MAX_TEXT_LINES:
+            return f"a body of more than {MAX_TEXT_LINES} lines of text"
     return None
 
 

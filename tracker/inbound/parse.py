@@ -19,6 +19,7 @@ from tracker.inbound.limits import (
     address_field_defect,
     raw_defect,
     shorten_blank_runs,
+    text_defect,
     tree_defect,
 )
 from tracker.inbound.mime import (
@@ -145,6 +146,9 @@ def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
     )
     classification = classify_message(message, has_reply_markers=has_reply_markers)
     body, was_html = body_text(message)
+    defect = text_defect(body)
+    if defect is not None:
+        return _too_complex(message, defect)
     reply_text = strip_quoted_text(body)
     reading = ReplyReading(updates=(), general_note="", unknown_refs=())
     questions: tuple[str, ...] = ()

@@ -67,7 +67,9 @@ def _attribution_length(lines: list[str], index: int) -> int:
         joined = f"{joined} {part}".strip()
         if len(joined) > _ATTRIBUTION_MAX_CHARS:
             return 0
-        if ATTRIBUTION_END.search(joined) and ATTRIBUTION_EVIDENCE.search(joined):
+        if _may_end_attribution(joined) and ATTRIBUTION_END.search(joined):
+            if not ATTRIBUTION_EVIDENCE.search(joined):
+                continue
             # A wrapped attribution must open like one or name both a date and
             # an address; a single line may open with anything (Gmail's Chinese
             # UI opens with the name: "Name <a@b> 于…写道：").
@@ -83,6 +85,12 @@ def _attribution_length(lines: list[str], index: int) -> int:
                 return span
             return 0
     return 0
+
+
+def _may_end_attribution(text: str) -> bool:
+    """A cheap test that lets most lines skip the attribution pattern: every form ends so."""
+    tail = text.rstrip()[-6:].lower()
+    return tail.endswith((":", "：", ">", "wrote"))
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
