@@ -132,7 +132,7 @@ def test_parse_prints_the_contract_document(
 def test_an_mta_is_told_to_retry_when_the_message_cannot_be_stored(tmp_path: Path) -> None:
     unreachable = {
         "TRACKER_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
-        "TRACKER_SECRET_KEY": "k" * 20,
+        "TRACKER_SECRET_KEY": "k" * 40,
     }
     message = b"From: someone@example.org\r\nSubject: hello\r\n\r\n1: done\r\n"
     deferred = run_tracker(
