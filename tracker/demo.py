@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.db.migrate import upgrade
 from tracker.db.session import make_engine, make_session_factory
-from tracker.mail.render import create_mail_environment
+from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
@@ -133,7 +133,9 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
 
     replied_at = FIRST_DAY + timedelta(hours=20)
 
-    spec = read_programme_file(EXAMPLE.read_text(encoding="utf-8"), path=str(EXAMPLE))
+    spec = read_programme_file(
+        EXAMPLE.read_text(encoding="utf-8"), path=str(EXAMPLE), languages=template_languages(env)
+    )
     with factory.begin() as session:
         report = import_programme(spec, session=session, now=FIRST_DAY - timedelta(days=31))
     echo(

@@ -24,7 +24,9 @@ JUNE = datetime(2019, 6, 1, 8, 0, tzinfo=UTC)
 
 def load(factory: sessionmaker[Session], text: str, now: datetime = MAY) -> ImportReport:
     with factory.begin() as session:
-        return import_programme(read_programme_file(text), session=session, now=now)
+        return import_programme(
+            read_programme_file(text, languages=LANGUAGES), session=session, now=now
+        )
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

@@ -8,7 +8,7 @@ if they reappear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -17,41 +17,31 @@ from sqlalchemy.orm import Session
 
 from tracker.db.orm import Action, Coordinator, FollowUpRule, Participant, Programme
 from tracker.programme.spec import ParticipantSpec, ProgrammeSpec, RuleSpec
+from tracker.services.email_change import change_participant_email
+from tracker.services.import_report import Change, ImportReport, field_changes, shown
 from tracker.services.planning import mark_for_planning
 
+__all__ = ["Change", "ImportReport", "import_programme"]
 
-@dataclass(slots=True)
-class ImportReport:
-    """What an import changed (or, for a dry run, would change)."""
-
-    slug: str
-    created: int = 0
-    updated: int = 0
-    archived: int = 0
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "programme": self.slug,
-            "created": self.created,
-            "updated": self.updated,
-            "archived": self.archived,
-            "changes": self.changes,
-        }
+_INHERITED = "(the programme's)"  # a participant's language, zone or country left unset
 
 
-def import_programme(spec: ProgrammeSpec, *, session: Session, now: datetime) -> ImportReport:
+def import_programme(
+    spec: ProgrammeSpec,
+    *,
+    session: Session,
+    now: datetime,
+    advance: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Create or update the programme of `spec`; the caller commits or rolls back.
 
     1. The programme row, matched by slug.
     2. Its coordinators, matched by email (a coordinator may serve several programmes).
     3. Its follow-up rules, replaced as a whole when they differ.
-    4. Participants by email and their actions by ref; absent ones archived.
+    4. Participants by email (or by one of their `previous_emails`, whose
+       address then changes) and their actions by ref; absent ones archived.
     5. Every participant whose plan or rules changed is marked for re-planning.
+    `advance(1)` is called after each participant, for a progress bar.
     """
     report = ImportReport(slug=spec.slug)
     programme = session.scalar(select(Programme).where(Programme.slug == spec.slug))
@@ -66,24 +56,35 @@ def import_programme(spec: ProgrammeSpec, *, session: Session, now: datetime) ->
         "acknowledge_replies": spec.acknowledge_replies,
         "weekly_digest": spec.weekly_digest,
     }
+    subject = f"programme {spec.slug}"
     if programme is None:
         programme = Programme(slug=spec.slug, created_at=now, updated_at=now, **values)
         session.add(programme)
         report.created += 1
-        report.changes.append(f"programme {spec.slug}: new")
-    elif changed := _assign(programme, values):
-        programme.updated_at = now
-        report.updated += 1
-        report.changes.append(f"programme {spec.slug}: {', '.join(changed)} changed")
+        report.add(Change(entity="programme", subject=subject, what="new"))
+    else:
+        old = {name: getattr(programme, name) for name in values}
+        if changes := field_changes(
+            "programme", subject, _pairs(old, values), quoted=frozenset({"name"})
+        ):
+            _assign(programme, values)
+            programme.updated_at = now
+            report.updated += 1
+            report.changes.extend(changes)
     session.flush()
 
     _import_coordinators(programme, spec, session=session, now=now, report=report)
-    rules_changed = _import_rules(programme, spec.rules, session=session)
+    rules_changed = _import_rules(programme, spec.rules, session=session, report=report)
     if rules_changed:
-        report.changes.append(f"follow-up rules: {len(spec.rules)} rule(s) set")
         report.updated += report.created == 0
     _import_participants(
-        programme, spec, session=session, now=now, report=report, replan_all=rules_changed
+        programme,
+        spec,
+        session=session,
+        now=now,
+        report=report,
+        replan_all=rules_changed,
+        advance=advance or _ignore,
     )
     session.flush()
     return report
@@ -98,25 +99,49 @@ def _import_coordinators(
     report: ImportReport,
 ) -> None:
     wanted: list[Coordinator] = []
+    new: set[str] = set()
     for person in spec.coordinators:
+        subject = f"coordinator {person.email}"
         coordinator = session.scalar(select(Coordinator).where(Coordinator.email == person.email))
         if coordinator is None:
             coordinator = Coordinator(email=person.email, name=person.name, created_at=now)
             session.add(coordinator)
             report.created += 1
-            report.changes.append(f"coordinator {person.email}: new")
+            report.add(Change(entity="coordinator", subject=subject, what="new"))
+            new.add(person.email)
         elif coordinator.name != person.name:
+            report.changes.extend(
+                field_changes(
+                    "coordinator",
+                    subject,
+                    {"name": (coordinator.name, person.name)},
+                    quoted=frozenset({"name"}),
+                )
+            )
             coordinator.name = person.name
             report.updated += 1
-            report.changes.append(f"coordinator {person.email}: name changed")
         wanted.append(coordinator)
     current = {c.email for c in programme.coordinators}
-    if current != {c.email for c in wanted}:
-        for email in sorted(current - {c.email for c in wanted}):
-            report.changes.append(f"coordinator {email}: no longer on {programme.slug}")
-        for email in sorted({c.email for c in wanted} - current):
-            if not any(line == f"coordinator {email}: new" for line in report.changes):
-                report.changes.append(f"coordinator {email}: added to {programme.slug}")
+    emails = {c.email for c in wanted}
+    if current != emails:
+        for email in sorted(current - emails):
+            report.add(
+                Change(
+                    entity="coordinator",
+                    subject=f"coordinator {email}",
+                    what="removed",
+                    note=f"from {programme.slug}",
+                )
+            )
+        for email in sorted(emails - current - new):
+            report.add(
+                Change(
+                    entity="coordinator",
+                    subject=f"coordinator {email}",
+                    what="added",
+                    note=f"to {programme.slug}",
+                )
+            )
         programme.coordinators = wanted
 
 
@@ -148,11 +173,67 @@ def _rule_values(rule: RuleSpec | FollowUpRule) -> dict[str, Any]:
     }
 
 
-def _import_rules(programme: Programme, rules: tuple[RuleSpec, ...], *, session: Session) -> bool:
+def _rule_as_written(values: dict[str, Any]) -> dict[str, Any]:
+    """A rule's values under the file's own keys ("every": "2 weeks", "max": 3)."""
+    count, unit = values["every_count"], values["every_unit"]
+    every = f"{count} {unit}{'s' if count != 1 else ''}" if count is not None else None
+    written = {
+        "every": every,
+        "first": values["first_on"],
+        "count": values["count"],
+        "days": values["days"],
+        "every_days": values["every_days"],
+        "max": values["max_count"],
+        "after_unanswered": values["after_unanswered"],
+        "at": values["at_time"],
+    }
+    return {key: value for key, value in written.items() if value is not None}
+
+
+def _rule_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Change]:
+    """Rules compared kind by kind (the first check_in with the first check_in, …)."""
+    changes: list[Change] = []
+    kinds = dict.fromkeys(values["kind"] for values in [*old, *new])
+    for kind in kinds:
+        before = [_rule_as_written(v) for v in old if v["kind"] == kind]
+        after = [_rule_as_written(v) for v in new if v["kind"] == kind]
+        subject = f"{kind} rule"
+        for position in range(max(len(before), len(after))):
+            if position >= len(after):
+                described = ", ".join(f"{k} {shown(v)}" for k, v in before[position].items())
+                changes.append(
+                    Change(entity="rule", subject=subject, what="removed", note=described)
+                )
+            elif position >= len(before):
+                described = ", ".join(f"{k} {shown(v)}" for k, v in after[position].items())
+                changes.append(Change(entity="rule", subject=subject, what="added", note=described))
+            else:
+                keys = dict.fromkeys([*before[position], *after[position]])
+                pairs = {k: (before[position].get(k), after[position].get(k)) for k in keys}
+                changes.extend(field_changes("rule", subject, pairs))
+    return changes
+
+
+def _import_rules(
+    programme: Programme, rules: tuple[RuleSpec, ...], *, session: Session, report: ImportReport
+) -> bool:
     """Replace the programme's rules when they differ; say whether they did."""
     wanted = [_rule_values(rule) for rule in rules]
-    if [_rule_values(rule) for rule in programme.rules] == wanted:
+    current = [_rule_values(rule) for rule in programme.rules]
+    if current == wanted:
         return False
+    # Only the order changed, or nothing a reader would see: still one line, never none.
+    changes = _rule_changes(current, wanted) or [
+        Change(
+            entity="rule",
+            subject="follow-up rules",
+            what="changed",
+            field="order",
+            old="as before",
+            new="as in the file",
+        )
+    ]
+    report.changes.extend(changes)
     programme.rules.clear()
     # Flush the deletions first: the unit of work inserts before it deletes, and
     # (programme, position) is unique.
@@ -171,6 +252,7 @@ def _import_participants(
     now: datetime,
     report: ImportReport,
     replan_all: bool,
+    advance: Callable[[int], None],
 ) -> None:
     existing = {
         p.email: p
@@ -188,6 +270,14 @@ def _import_participants(
             "timezone": person.timezone,
             "country": person.country,
         }
+        renamed: list[Change] = []
+        if participant is None:
+            participant = _previous_participant(person, existing)
+            if participant is not None:
+                old = change_participant_email(
+                    participant, person.email, session=session, now=now, by="an import"
+                )
+                renamed = field_changes("participant", label, {"email": (old, person.email)})
         if participant is None:
             participant = Participant(
                 programme=programme,
@@ -201,30 +291,74 @@ def _import_participants(
             session.add(participant)
             session.flush()
             report.created += 1
-            report.changes.append(f"{label}: new")
+            report.add(Change(entity="participant", subject=label, what="new"))
             changed = True
         else:
-            fields = _assign(participant, values)
-            if participant.archived_at is not None:
-                participant.archived_at = None
-                fields.append("restored")
-            if fields:
-                participant.updated_at = now
-                report.updated += 1
-                report.changes.append(f"{label}: {', '.join(fields)}")
-            changed = bool(fields)
+            changed = _update_participant(
+                participant, values, label=label, now=now, report=report, renamed=renamed
+            )
         actions_changed = _import_actions(
             participant, person, session=session, now=now, report=report
         )
         if changed or actions_changed or replan_all:
             mark_for_planning(participant)
+        advance(1)
     for participant in existing.values():
         if participant.archived_at is None:
             participant.archived_at = now
             participant.next_due_at = None
             participant.updated_at = now
             report.archived += 1
-            report.changes.append(f"participant {participant.email}: archived (not in the file)")
+            report.add(
+                Change(
+                    entity="participant",
+                    subject=f"participant {participant.email}",
+                    what="archived",
+                    note="not in the file",
+                )
+            )
+
+
+def _previous_participant(
+    person: ParticipantSpec, existing: dict[str, Participant]
+) -> Participant | None:
+    """The not yet matched participant known under one of `person`'s previous addresses."""
+    for address in person.previous_emails:
+        if address in existing:
+            return existing.pop(address)
+    return None
+
+
+def _update_participant(
+    participant: Participant,
+    values: dict[str, Any],
+    *,
+    label: str,
+    now: datetime,
+    report: ImportReport,
+    renamed: list[Change],
+) -> bool:
+    old = {name: getattr(participant, name) for name in values}
+    changes = renamed + [
+        change
+        for name in values
+        for change in field_changes(
+            "participant",
+            label,
+            {name: (old[name], values[name])},
+            quoted=frozenset({"name", "organisation"}),
+            unset=_INHERITED if name in ("language", "timezone", "country") else "(none)",
+        )
+    ]
+    _assign(participant, values)
+    if participant.archived_at is not None:
+        participant.archived_at = None
+        changes.append(Change(entity="participant", subject=label, what="restored"))
+    if changes:
+        participant.updated_at = now
+        report.updated += 1
+        report.changes.extend(changes)
+    return bool(changes)
 
 
 def _import_actions(
@@ -256,37 +390,53 @@ def _import_actions(
                 )
             )
             report.created += 1
-            report.changes.append(f"{label}: new")
+            report.add(Change(entity="action", subject=label, what="new"))
             changed = True
             continue
-        fields = _assign(action, values)
+        visible = field_changes(
+            "action",
+            label,
+            {"title": (action.title, item.title), "due": (action.due_on, item.due)},
+            quoted=frozenset({"title"}),
+        )
+        moved = action.position != position
+        _assign(action, values)
         if action.archived_at is not None:
             action.archived_at = None
-            fields.append("restored")
-        visible = [f for f in fields if f != "position"]
-        if fields:
+            visible.append(Change(entity="action", subject=label, what="restored"))
+        if visible or moved:
             action.updated_at = now
             changed = True
         if visible:
             report.updated += 1
-            report.changes.append(f"{label}: {', '.join(visible)}")
+            report.changes.extend(visible)
     for action in existing.values():
         if action.archived_at is None:
             action.archived_at = now
             action.updated_at = now
             report.archived += 1
-            report.changes.append(
-                f"action {action.ref} of {person.email}: archived (not in the file)"
+            report.add(
+                Change(
+                    entity="action",
+                    subject=f"action {action.ref} of {person.email}",
+                    what="archived",
+                    note="not in the file",
+                )
             )
             changed = True
     return changed
 
 
-def _assign(row: Any, values: dict[str, Any]) -> list[str]:
-    """Set the attributes that differ; return the names of those changed."""
-    changed = []
+def _pairs(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[object, object]]:
+    return {name: (old[name], new[name]) for name in new}
+
+
+def _assign(row: Any, values: dict[str, Any]) -> None:
+    """Set the attributes that differ."""
     for name, value in values.items():
         if getattr(row, name) != value:
             setattr(row, name, value)
-            changed.append(name.removesuffix("_on") if name == "due_on" else name)
-    return changed
+
+
+def _ignore(_n: int) -> None:
+    return None
