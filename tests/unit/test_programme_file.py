@@ -41,7 +41,14 @@ def test_the_example_programme_reads() -> None:
     assert (spec.starts_on, spec.ends_on) == (date(2019, 5, 19), date(2019, 5, 23))
     assert len(spec.participants) == 12
     organisations = " ".join(p.organisation or "" for p in spec.participants)
-    for government in ("西城区", "石景山区", "昌平区", "延庆区", "通州区", "北京市人民政府外事办公室"):
+    for government in (
+        "西城区",
+        "石景山区",
+        "昌平区",
+        "延庆区",
+        "通州区",
+        "北京市人民政府外事办公室",
+    ):
         assert government in organisations
     for government in ("成都市", "湖南省", "云南省", "Seoul"):
         assert government in organisations

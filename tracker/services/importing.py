@@ -57,6 +57,7 @@ def import_programme(
         "weekly_digest": spec.weekly_digest,
     }
     subject = f"programme {spec.slug}"
+    new_programme = programme is None
     if programme is None:
         programme = Programme(slug=spec.slug, created_at=now, updated_at=now, **values)
         session.add(programme)
@@ -75,8 +76,8 @@ def import_programme(
 
     _import_coordinators(programme, spec, session=session, now=now, report=report)
     rules_changed = _import_rules(programme, spec.rules, session=session, report=report)
-    if rules_changed:
-        report.updated += report.created == 0
+    if rules_changed and not new_programme:
+        report.updated += 1  # the rules, as one thing
     _import_participants(
         programme,
         spec,
