@@ -89,10 +89,7 @@ def shape_problem(text: str, limits: ReadingLimits) -> str | None:
                 if isinstance(event, yaml.CollectionStartEvent):
                     depth += 1
                     if depth > limits.max_depth:
-                        return (
-                            f"line {line}: nested more than {limits.max_depth} levels deep "
-                            "(a programme file needs 6)"
-                        )
+                        return _too_deep(line, limits)
                     total += 1
                     sizes.append(1)
                     anchors.append(event.anchor)
@@ -122,6 +119,13 @@ def shape_problem(text: str, limits: ReadingLimits) -> str | None:
     except yaml.YAMLError as error:
         # libyaml stops at its own depth (1,000) while scanning ahead: say it our way.
         if "nesting depth" in str(error):
-            return f"line 1: nested more than {limits.max_depth} levels deep (a programme file needs 6)"
+            mark = getattr(error, "problem_mark", None)
+            return _too_deep(mark.line + 1 if mark is not None else 1, limits)
         return None  # a syntax error: the composer reports it with its line
     return None
+
+
+def _too_deep(line: int, limits: ReadingLimits) -> str:
+    return (
+        f"line {line}: nested more than {limits.max_depth} levels deep (a programme file needs 6)"
+    )
