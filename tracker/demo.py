@@ -26,12 +26,13 @@ from tracker.db.migrate import upgrade
 from tracker.db.session import make_engine, make_session_factory
 from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
+from tracker.resources import bundled
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.intake import IntakeResult, ingest
 from tracker.services.sending import send_due
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "programme.yaml"
+EXAMPLE = bundled("examples") / "programme.yaml"
 FIRST_DAY = datetime(2019, 6, 24, 8, 0, tzinfo=UTC)  # after 09:30 in both Beijing and Seoul
 LAST_DAY = datetime(2019, 11, 1, 8, 0, tzinfo=UTC)
 
