@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install wheel-check clean
 
 $(BIN)/tracker: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,17 @@ lint: $(BIN)/tracker
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Lint, types, then every test on SQLite and PostgreSQL, one worker per core
 # (each test has its own database and its own servers on free ports).
 test: lint
 	$(BIN)/pytest -n auto
 
+# Builds the wheel, installs it into a fresh virtual environment and plays the
+# demo from an empty folder (CI runs it too).
+wheel-check:
+	bash .ci/wheel.sh
+
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build
