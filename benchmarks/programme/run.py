@@ -27,7 +27,7 @@ def programme(participants: int) -> str:
         f"    organisation: 示例市生态环境局 {n % 50}\n"
         "    actions:\n"
         + "".join(
-            f'      - {{ref: "{ref}", title: 行动事项 {ref}：清洁空气行动计划, due: 2019-1{ref}-30}}\n'
+            f'      - {{ref: "{ref}", title: 行动事项 {ref}：清洁空气, due: 2019-1{ref}-30}}\n'
             for ref in (0, 1, 2)
         )
         for n in range(participants)
