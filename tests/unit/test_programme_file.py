@@ -539,6 +539,9 @@ def test_a_deeply_nested_file_is_one_line() -> None:
     assert problem == "line 1: nested more than 24 levels deep (a programme file needs 6)"
     (problem,) = problems_of("x:\n" + "".join("  " * i + "- \n" for i in range(1, 3000)))
     assert "nested more than 24 levels deep" in problem
+    # Deeper than a programme needs, well within what the parser itself allows.
+    (problem,) = problems_of("programme:\n" + "".join("  " * i + "- \n" for i in range(1, 30)))
+    assert problem == "line 25: nested more than 24 levels deep (a programme file needs 6)"
 
 
 def test_an_alias_bomb_is_refused_before_it_is_walked() -> None:
