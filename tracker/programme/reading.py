@@ -13,12 +13,10 @@ address still counts as a coordinator, so "needs at least one" is not added).
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import date, timedelta
-from typing import TypeVar
 from zoneinfo import ZoneInfo, available_timezones
 
 import yaml
@@ -27,6 +25,7 @@ from tracker.core.model import RuleKind
 from tracker.core.series import add_months
 from tracker.errors import ProgrammeFileError
 from tracker.programme.limits import LOADER, ReadingLimits, shape_problem
+from tracker.programme.nodes import Mapping, NodeWalker
 from tracker.programme.spec import (
     ActionSpec,
     CoordinatorSpec,
@@ -93,84 +92,19 @@ _RULE_KEYS: dict[RuleKind, tuple[set[str], set[str]]] = {  # kind: (required, op
     RuleKind.ESCALATE: ({"after_unanswered"}, set()),
 }
 
-T = TypeVar("T")
-Mapping = dict[str, tuple[yaml.ScalarNode, yaml.Node]]
 
-
-class _Reader:
-    """Walks the composed YAML, collecting problems instead of stopping at the first."""
+class _Reader(NodeWalker):
+    """Reads the composed YAML of a programme file, collecting every problem."""
 
     def __init__(self, languages: Collection[str]) -> None:
-        self.problems: list[str] = []
-        self.warnings: list[str] = []
+        super().__init__()
         self.languages = tuple(languages)
         self.starts_on: date | None = None
         self._zones = available_timezones()
         # Every previous address in the file: (address, its node, whose it is).
         self._previous: list[tuple[str, yaml.Node, str]] = []
 
-    def problem(self, node: yaml.Node, message: str) -> None:
-        self.problems.append(f"line {node.start_mark.line + 1}: {_shortened(message)}")
-
-    def warning(self, node: yaml.Node, message: str) -> None:
-        self.warnings.append(f"line {node.start_mark.line + 1}: {_shortened(message)}")
-
-    # -- structure ---------------------------------------------------------------------
-
-    def mapping(
-        self, node: yaml.Node, what: str, required: set[str], optional: set[str]
-    ) -> Mapping | None:
-        if not isinstance(node, yaml.MappingNode):
-            self.problem(node, f"{what} must be a mapping of keys to values")
-            return None
-        result: Mapping = {}
-        allowed = required | optional
-        for key_node, value_node in node.value:
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key is None:
-                self.problem(key_node, f"{what}: keys must be plain words")
-            elif key in result:
-                self.problem(key_node, f"{what}: key {key!r} appears twice")
-            elif key not in allowed:
-                close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                listed = ", ".join(sorted(allowed))
-                self.problem(key_node, f"{what}: unknown key {key!r} ({hint}allowed: {listed})")
-            else:
-                result[key] = (key_node, value_node)
-        for key in sorted(required - set(result)):
-            self.problem(node, f"{what}: missing key {key!r}")
-        return result
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
-            return []
-        if not isinstance(node, yaml.SequenceNode):
-            self.problem(node, f"{what} must be a list")
-            return []
-        return list(node.value)
-
-    def scalar(self, node: yaml.Node, what: str) -> str | None:
-        if not isinstance(node, yaml.ScalarNode) or node.tag.endswith(":null"):
-            self.problem(node, f"{what} must be a single value")
-            return None
-        return str(node.value).strip()
-
-    def field(
-        self, fields: Mapping | None, key: str, what: str, convert: Callable[[str], T]
-    ) -> T | None:
-        """Convert `key` of a mapping; a ValueError's text becomes the problem."""
-        if fields is None or key not in fields:
-            return None
-        node = fields[key][1]
-        raw = self.scalar(node, f"{what} {key}")
-        if raw is None:
-            return None
-        try:
-            return convert(raw)
-        except ValueError as error:
-            self.problem(node, f"{what} {key}: {error}")
-            return None
+    # -- values that need a look ---------------------------------------------------------
 
     def timezone(self, fields: Mapping | None, what: str) -> str | None:
         """An IANA zone; a legacy or fixed-offset one (EST, Etc/GMT+5) is read with a warning.
@@ -307,10 +241,6 @@ class _Reader:
                 if person_name is not None:
                     result.append(CoordinatorSpec(name=person_name, email=email))
         return tuple(result)
-
-    def problems_about(self, node: yaml.Node) -> bool:
-        """Whether a problem was already reported on `node`'s line."""
-        return any(p.startswith(f"line {node.start_mark.line + 1}:") for p in self.problems)
 
     def rule(self, node: yaml.Node) -> RuleSpec | None:
         """One rule. Its values are checked even when its kind is unknown or misspelt."""
@@ -476,14 +406,6 @@ class _Reader:
             raise ValueError(f"unknown time zone {raw!r} (use an IANA name like Asia/Shanghai)")
         ZoneInfo(raw)
         return raw
-
-
-def _shortened(message: str, limit: int = 300) -> str:
-    """A problem quotes the value it is about; a pasted blob is cut in the middle."""
-    if len(message) <= limit:
-        return message
-    half = (limit - 1) // 2
-    return message[:half] + "…" + message[-half:]
 
 
 def _series_end(first: date, period: tuple[int, str], count: int) -> date | None:
