@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,7 @@ IMPORTED = datetime(2019, 5, 24, tzinfo=UTC)
 CHECK_IN = datetime(2019, 6, 24, 1, 31, tzinfo=UTC)  # Monday 09:31 in Shanghai
 LATER = datetime(2019, 6, 24, 3, 0, tzinfo=UTC)
 WANG = "wang.xiaoming@example.org"
+NONCE_REVISION = "f9ef0c2493e8"  # the migration that gives reminders their nonce
 
 
 def first_check_in(factory: sessionmaker[Session]) -> EmailMessage:
@@ -136,9 +138,11 @@ def test_an_older_token_for_a_row_that_has_a_nonce_is_refused(
 def test_the_migration_gives_nonces_to_unclaimed_rows_only(engine: Engine) -> None:
     """Rows already claimed or sent keep the Message-ID and token they went out with."""
     config = migrate.alembic_config(engine)
+    before = ScriptDirectory.from_config(config).get_revision(NONCE_REVISION)
+    assert before is not None
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "c0cf983cf27e")
+        command.downgrade(config, str(before.down_revision))
     with engine.begin() as connection:
         connection.execute(
             text(

@@ -56,6 +56,7 @@ def _register() -> None:
         programme_commands,
         sending_commands,
         service_commands,
+        web_commands,
     )
 
     programme_commands.register(main)
@@ -64,6 +65,7 @@ def _register() -> None:
     coordinator_commands.register(main)
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
+    web_commands.register(main)
     outbox_commands.register(main)
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.core.addresses import normalise_email
 from tracker.core.model import ParticipantState, UpdateSource
 from tracker.db.orm import Event, Participant, Programme, Reminder, Update
 from tracker.errors import NotFoundError, TrackerError
@@ -17,10 +18,14 @@ from tracker.services.recording import NewUpdate, record_updates
 
 def find_participant(email: str, *, slug: str | None, session: Session) -> Participant:
     """The one participant with this address (in programme `slug` when given)."""
+    try:
+        address = normalise_email(email)  # the spelling the programme file stored
+    except ValueError:
+        address = email.strip().lower()  # not an address: found nowhere, said so below
     query = (
         select(Participant)
         .join(Programme)
-        .where(Participant.email == email.strip().lower(), Participant.archived_at.is_(None))
+        .where(Participant.email == address, Participant.archived_at.is_(None))
         .options(selectinload(Participant.actions), selectinload(Participant.programme))
     )
     if slug is not None:
@@ -66,13 +71,22 @@ def record_by_coordinator(
 
 
 def set_participant_state(
-    participant: Participant, state: ParticipantState, *, session: Session, now: datetime
+    participant: Participant,
+    state: ParticipantState,
+    *,
+    session: Session,
+    now: datetime,
+    actor: str = "cli",
 ) -> None:
-    """Pause, resume or opt out a participant; what is planned for them follows."""
+    """Pause, resume or opt out a participant; what is planned for them follows.
+
+    Any change of state ends a pause's end date (`paused_until`).
+    """
     previous = participant.state
     if previous == state.value:
         raise TrackerError(f"{participant.email} is already {state.value}")
     participant.state = state.value
+    participant.paused_until = None
     if state is ParticipantState.ACTIVE:
         participant.hard_bounces = 0  # a coordinator vouches for the address again
         mark_for_planning(participant)
@@ -93,6 +107,7 @@ def set_participant_state(
             action=f"participant.{state.value}",
             participant_id=participant.id,
             programme_id=participant.programme_id,
-            detail=f"by a coordinator (was {previous})",
+            detail=f"was {previous}",
+            actor=actor,
         )
     )

@@ -42,6 +42,7 @@ from tracker.services.claiming import (
 )
 from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
+from tracker.services.pausing import resume_due_pauses
 from tracker.services.planning import plan_due_reminders
 from tracker.services.send_outcomes import (
     Outcome,
@@ -93,6 +94,7 @@ def send_due(
     if dry_run:
         return _dry_run(session_factory, report, now)
     with session_factory.begin() as session:
+        resume_due_pauses(session=session, now=now)
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
     clock = PassClock(start=now, monotonic=monotonic)
@@ -140,6 +142,7 @@ def _dry_run(
     session_factory: sessionmaker[Session], report: SendReport, now: datetime
 ) -> SendReport:
     with session_factory() as session:
+        resume_due_pauses(session=session, now=now)
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
         for reminder in session.scalars(due_query(now)):

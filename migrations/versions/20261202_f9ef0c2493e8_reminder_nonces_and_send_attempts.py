@@ -9,7 +9,7 @@
   programme's first outbox row.
 
 Revision ID: f9ef0c2493e8
-Revises: c0cf983cf27e
+Revises: 385a13407e81
 Create Date: 2026-11-29
 """
 
@@ -25,7 +25,7 @@ import tracker.db.types
 from tracker.core.tokens import NONCE_BYTES, nonce_from_bytes
 
 revision: str = "f9ef0c2493e8"
-down_revision: str | None = "c0cf983cf27e"
+down_revision: str | None = "385a13407e81"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
