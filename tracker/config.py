@@ -30,6 +30,8 @@ DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
 DEFAULT_SMTP_URL = "smtp://localhost:25"
 DEFAULT_FROM = "Follow-up <followup@localhost>"
 DEFAULT_SEND_RATE = 60
+DEFAULT_SMTP_TIMEOUT = 30.0
+DEFAULT_SEND_LEASE = 600
 DEFAULT_MAX_PROGRAMME_MB = 20
 MIN_SECRET_KEY_LENGTH = 32
 MAKE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -60,6 +62,8 @@ class Settings:
     imap: ImapSettings | None
     secret_key: str | None = field(repr=False)
     send_rate: int
+    smtp_timeout: float = DEFAULT_SMTP_TIMEOUT  # seconds an SMTP server may take to answer
+    send_lease: int = DEFAULT_SEND_LEASE  # seconds a sender holds a claimed message
     # The web app's public base URL without a trailing slash; None: no links in mail.
     public_url: str | None = None
     max_programme_mb: int = DEFAULT_MAX_PROGRAMME_MB
@@ -126,6 +130,12 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     except ValueError as error:
         raise ConfigError(f"TRACKER_IMAP_URL: {error}") from None
     send_rate = _positive_int("TRACKER_SEND_RATE", get("TRACKER_SEND_RATE", str(DEFAULT_SEND_RATE)))
+    smtp_timeout = _positive_seconds(
+        "TRACKER_SMTP_TIMEOUT", get("TRACKER_SMTP_TIMEOUT", f"{DEFAULT_SMTP_TIMEOUT:g}")
+    )
+    send_lease = _positive_int(
+        "TRACKER_SEND_LEASE", get("TRACKER_SEND_LEASE", str(DEFAULT_SEND_LEASE))
+    )
     max_programme_mb = _positive_int(
         "TRACKER_MAX_PROGRAMME_MB",
         get("TRACKER_MAX_PROGRAMME_MB", str(DEFAULT_MAX_PROGRAMME_MB)),
@@ -139,6 +149,8 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         imap=imap,
         secret_key=_secret_key(get("TRACKER_SECRET_KEY", None)),
         send_rate=send_rate,
+        smtp_timeout=smtp_timeout,
+        send_lease=send_lease,
         public_url=_public_url(get("TRACKER_PUBLIC_URL", None)),
         max_programme_mb=max_programme_mb,
     )
@@ -234,7 +246,7 @@ def _reply_address(raw: str | None, from_address: str) -> str:
         return f"{local}+{{token}}@{domain}"
     if "{token}" not in raw:
         raise ConfigError("TRACKER_REPLY_ADDRESS: must contain {token}")
-    if not _ADDRESS.fullmatch(raw.replace("{token}", "1.abcdefghijklmnop")):
+    if not _ADDRESS.fullmatch(raw.replace("{token}", "1.abcdefghijkl.abcdefghijklmnop")):
         raise ConfigError(f"TRACKER_REPLY_ADDRESS: not an address pattern: {raw!r}")
     return raw
 
@@ -263,6 +275,16 @@ def _positive_int(key: str, raw: str | None) -> int:
         raise ConfigError(f"{key}: not a whole number: {raw!r}") from None
     if value < 1:
         raise ConfigError(f"{key}: must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(key: str, raw: str | None) -> float:
+    try:
+        value = float(raw or "")
+    except ValueError:
+        raise ConfigError(f"{key}: not a number of seconds: {raw!r}") from None
+    if not 0 < value <= 3600:  # NaN fails this too
+        raise ConfigError(f"{key}: must be more than 0 and at most 3600 seconds, got {raw}")
     return value
 
 

@@ -166,7 +166,17 @@ def status_text(programme: dict[str, Any]) -> str:
         if rows:
             headers = ["ref", "action", "due", "status", "%", "last update"]
             lines.append(format_table(headers, rows, indent="    "))
+        lines.extend(failed_send_line(send) for send in person.get("failed_sends", []))
     return "\n".join(lines)
+
+
+def failed_send_line(send: dict[str, Any]) -> str:
+    """A message to or about the participant that did not go out, as `status` shows it."""
+    what = f"{send['kind'].replace('_', ' ')} (message {send['id']})"
+    if send["state"] == "retrying":
+        return f"    ! {what} not sent yet, next try {send['retry_at'][:16]}: {send['error']}"
+    retry = f"`tracker outbox retry {send['id']}`"
+    return f"    ! {what} failed {send['at'][:10]}: {send['error']} ({retry} sends it again)"
 
 
 def register(group: click.Group) -> None:

@@ -246,11 +246,15 @@ def _digest_summary(ctx: DigestContext) -> dict[str, Any]:
         if a.status.is_open and a.due is not None and a.due < ctx.period_end
     )
     with_updates = tuple(p for p in ctx.participants if p.updates)
+    # A participant whose mail did not get through has not been silent: they are
+    # listed with the undelivered messages instead.
+    unreached = {m.participant_email for m in ctx.undelivered}
     quiet = tuple(
         p
         for p in ctx.participants
         if p.state is ParticipantState.ACTIVE
         and not p.updates
+        and p.email not in unreached
         and any(a.status.is_open for a in p.actions)
     )
     not_reminded = tuple(p for p in ctx.participants if p.state is not ParticipantState.ACTIVE)

@@ -24,10 +24,10 @@ from tracker.core.model import (
     MessageKind,
     ParticipantState,
 )
-from tracker.core.tokens import verify_reply_token
 from tracker.db.orm import Event, InboundMessage, Participant, Reminder, Update
 from tracker.inbound.parse import ParsedMessage, parse_message
 from tracker.services.recording import derive_action_state
+from tracker.services.reply_tokens import reminder_for_token
 from tracker.services.replying import MAX_MESSAGE_BYTES, apply_reply
 from tracker.services.storing import store_inbound
 
@@ -199,10 +199,7 @@ def _find_reminder(
     parsed: ParsedMessage, *, session: Session, secret_key: str
 ) -> tuple[Reminder | None, str | None]:
     if parsed.token is not None:
-        reminder_id = verify_reply_token(parsed.token, secret_key)
-        if reminder_id is None:
-            return None, "bad_token"
-        reminder = session.get(Reminder, reminder_id)
+        reminder = reminder_for_token(session, parsed.token, secret_key)
         if reminder is None:
             return None, "bad_token"
         return reminder, None
