@@ -53,6 +53,7 @@ def _register() -> None:
         demo_commands,
         inbound_commands,
         programme_commands,
+        schedule_commands,
         sending_commands,
         service_commands,
     )
@@ -63,6 +64,7 @@ def _register() -> None:
     coordinator_commands.register(main)
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
+    schedule_commands.register(main)
 
 
 _register()
