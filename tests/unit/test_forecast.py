@@ -6,7 +6,6 @@ import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from tests.unit.test_rules_properties import candidate_moments, moments, participants, rule_lists
 from tracker.core.calendar import public_holidays

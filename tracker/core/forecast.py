@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from tracker.core.facts import ParticipantFacts, PlannedMessage, Rule, SentReminder
-from tracker.core.model import ReminderKind
 from tracker.core.rules import due_reminders, next_due
 
 # Far more messages than any sane rule set makes for one person in a window
@@ -79,11 +78,3 @@ def forecast(
                 next_id -= 1
         facts = dataclasses.replace(facts, sent=tuple(sent), planned_keys=frozenset(keys))
     return found
-
-
-def counts_by_kind(messages: Sequence[ForecastMessage]) -> dict[ReminderKind, int]:
-    """How many messages of each kind, in the order of `ReminderKind`."""
-    counted = {kind: 0 for kind in ReminderKind}
-    for forecast_message in messages:
-        counted[forecast_message.message.kind] += 1
-    return {kind: count for kind, count in counted.items() if count}
