@@ -11,7 +11,7 @@ from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import format_table, truncate
 from tracker.db import migrate
 from tracker.errors import TrackerError
-from tracker.programme.reading import read_programme_file
+from tracker.services.import_sources import read_import_source
 from tracker.services.importing import import_programme
 from tracker.services.status import programme_status
 
@@ -40,26 +40,37 @@ def db_upgrade() -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--programme",
+    "slug",
+    metavar="SLUG",
+    help="The programme a spreadsheet (.xlsx, .csv) of participants and actions updates.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
 @click.option(
     "--now", "now_text", metavar="ISO8601", help="The moment of the import (tests, replays)."
 )
-def import_command(file: Path, dry_run: bool, as_json: bool, now_text: str | None) -> None:
-    """Load a programme file: all or nothing; a re-import updates in place."""
+def import_command(
+    file: Path, slug: str | None, dry_run: bool, as_json: bool, now_text: str | None
+) -> None:
+    """Load a programme file, or a spreadsheet of participants and actions into programme
+    SLUG: all or nothing; a re-import updates in place."""
     try:
-        text = file.read_text(encoding="utf-8-sig")
+        data = file.read_bytes()
     except FileNotFoundError:
         raise TrackerError(f"{file}: no such file") from None
-    except UnicodeDecodeError:
-        raise TrackerError(f"{file}: not UTF-8 text") from None
     except OSError as error:
         raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
-    spec = read_programme_file(text, path=str(file))
+    source = read_import_source(str(file), data)
     runtime = Runtime.from_environment()
     now = parse_now(now_text)
     runtime.require_current_schema()
     with runtime.session_factory() as session:
+        prepared = source.prepare(session=session, slug=slug)
+        for warning in prepared.warnings:
+            click.echo(f"warning: {file}: {warning}", err=True)
+        spec = prepared.spec
         report = import_programme(spec, session=session, now=now)
         if dry_run:
             session.rollback()
