@@ -56,6 +56,7 @@ def _register() -> None:
         schedule_commands,
         sending_commands,
         service_commands,
+        web_commands,
     )
 
     programme_commands.register(main)
@@ -65,6 +66,7 @@ def _register() -> None:
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
     schedule_commands.register(main)
+    web_commands.register(main)
 
 
 _register()
