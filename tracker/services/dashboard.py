@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.core.model import ActionStatus, InboundState, ParticipantState, ReminderKind
@@ -96,7 +96,7 @@ class SendProblem:
     participant_id: int | None
     recipient: str  # a participant's name, or "" for the coordinators
     kind: str
-    state: str  # failed | retrying
+    state: str  # planned | sending | retrying | failed
     attempts: int
     error: str
     next_attempt_at: datetime | None
@@ -330,18 +330,39 @@ def update_line(update: Update) -> str:
     return " ".join(p for p in parts if p)
 
 
+def programme_outbox(programme: Programme, *, session: Session) -> tuple[SendProblem, ...]:
+    """What waits to be sent, is being sent, is retried or failed, for this programme."""
+    participants = list(
+        session.scalars(select(Participant).where(Participant.programme_id == programme.id))
+    )
+    states = Reminder.state.in_(("planned", "sending", "failed"))
+    return _outbox_rows(programme, participants, states, session=session)
+
+
 def _send_problems(
     programme: Programme, participants: list[Participant], *, session: Session
 ) -> tuple[SendProblem, ...]:
     """Messages that failed for good, or failed once and wait to be retried."""
-    by_id = {p.id: p for p in participants}
-    query = select(Reminder).where(
-        (Reminder.state == "failed") | ((Reminder.state == "planned") & (Reminder.attempts > 0)),
+    states = (Reminder.state == "failed") | (
+        (Reminder.state == "planned") & (Reminder.attempts > 0)
     )
+    return _outbox_rows(programme, participants, states, session=session)
+
+
+def _outbox_rows(
+    programme: Programme,
+    participants: list[Participant],
+    states: ColumnElement[bool],
+    *,
+    session: Session,
+) -> tuple[SendProblem, ...]:
+    by_id = {p.id: p for p in participants}
     owned = Reminder.programme_id == programme.id
     if by_id:
         owned = owned | Reminder.participant_id.in_(by_id)
-    rows = session.scalars(query.where(owned).order_by(Reminder.next_attempt_at, Reminder.id))
+    rows = session.scalars(
+        select(Reminder).where(states, owned).order_by(Reminder.next_attempt_at, Reminder.id)
+    )
     return tuple(
         SendProblem(
             reminder_id=r.id,
@@ -352,10 +373,16 @@ def _send_problems(
                 else ""
             ),
             kind=r.kind,
-            state="failed" if r.state == "failed" else "retrying",
+            state=_outbox_state(r),
             attempts=r.attempts,
             error=r.last_error or "",
             next_attempt_at=r.next_attempt_at if r.state == "planned" else None,
         )
         for r in rows
     )
+
+
+def _outbox_state(reminder: Reminder) -> str:
+    if reminder.state == "planned" and reminder.attempts > 0:
+        return "retrying"
+    return reminder.state

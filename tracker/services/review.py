@@ -43,7 +43,13 @@ def held_messages(*, session: Session) -> dict[str, Any]:
 
 
 def assign_held(
-    inbound_id: int, email: str, *, slug: str | None, session: Session, now: datetime
+    inbound_id: int,
+    email: str,
+    *,
+    slug: str | None,
+    session: Session,
+    now: datetime,
+    actor: str = "cli",
 ) -> IntakeResult:
     """A coordinator vouches for a held message: apply it to this participant."""
     inbound = _held(inbound_id, session=session)
@@ -67,6 +73,7 @@ def assign_held(
             participant_id=participant.id,
             inbound_message_id=inbound.id,
             detail=inbound.detail,
+            actor=actor,
         )
     )
     result = intake_result(inbound, duplicate=False, session=session)
@@ -74,12 +81,14 @@ def assign_held(
     return result
 
 
-def discard_held(inbound_id: int, *, session: Session, now: datetime) -> None:
+def discard_held(inbound_id: int, *, session: Session, now: datetime, actor: str = "cli") -> None:
     """A coordinator throws a held message away (it stays stored, for the record)."""
     inbound = _held(inbound_id, session=session)
     inbound.state = InboundState.DISCARDED.value
     inbound.detail = f"discarded by a coordinator (was {inbound.hold_reason})"
-    session.add(Event(at=now, action="inbound.discarded", inbound_message_id=inbound.id))
+    session.add(
+        Event(at=now, action="inbound.discarded", inbound_message_id=inbound.id, actor=actor)
+    )
 
 
 def update_history(

@@ -88,11 +88,15 @@ def create_app(
 
 def _blueprints() -> list[Blueprint]:
     """Every area of the dashboard: one blueprint module each."""
-    from tracker.web import auth, programmes
+    from tracker.web import auth, outbox, participants, preview, programmes, review
 
     return [
         auth.blueprint,
         programmes.blueprint,
+        participants.blueprint,
+        review.blueprint,
+        outbox.blueprint,
+        preview.blueprint,
     ]
 
 

@@ -73,7 +73,10 @@ class RemindForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    participant = SelectField(_l("Participant"), coerce=int, validators=[InputRequired()])
+    # Whether the participant is one of the programme's is the authorising loader's to say.
+    participant = SelectField(
+        _l("Participant"), coerce=int, validate_choice=False, validators=[InputRequired()]
+    )
 
 
 class ChangeEmailForm(FlaskForm):
