@@ -51,6 +51,7 @@ def _register() -> None:
     from tracker.cli import (
         coordinator_commands,
         demo_commands,
+        export_commands,
         inbound_commands,
         programme_commands,
         schedule_commands,
@@ -66,6 +67,7 @@ def _register() -> None:
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
     schedule_commands.register(main)
+    export_commands.register(main)
     web_commands.register(main)
 
 

@@ -216,7 +216,8 @@ def save_schedule(
             at=now,
             action="schedule.changed",
             programme_id=programme.id,
-            detail=f"by {actor}: " + "; ".join(changes),
+            actor=actor,
+            detail="; ".join(changes),
         )
     )
     session.flush()
