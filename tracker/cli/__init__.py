@@ -51,6 +51,7 @@ def _register() -> None:
     from tracker.cli import (
         coordinator_commands,
         demo_commands,
+        editing_commands,
         export_commands,
         inbound_commands,
         programme_commands,
@@ -68,6 +69,7 @@ def _register() -> None:
     sending_commands.register(main)
     schedule_commands.register(main)
     export_commands.register(main)
+    editing_commands.register(main)
     web_commands.register(main)
 
 

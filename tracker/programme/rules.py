@@ -13,6 +13,7 @@ from typing import TypeVar, cast
 
 from tracker.core.facts import MAX_OCCURRENCES, Period, PeriodUnit, Rule
 from tracker.core.model import RuleKind
+from tracker.programme.fields import FieldsError
 from tracker.programme.reading import _RULE_KEYS
 from tracker.programme.spec import RuleSpec
 from tracker.programme.values import (
@@ -39,12 +40,8 @@ RULE_FIELDS = (
 )
 
 
-class RuleFieldsError(ValueError):
+class RuleFieldsError(FieldsError):
     """A rule's fields do not make a rule: the problem with each field, by field name."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{name}: {text}" for name, text in problems.items()))
 
 
 def fields_of_kind(kind: RuleKind) -> tuple[str, ...]:

@@ -15,18 +15,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TypeVar
-from zoneinfo import available_timezones
 
 from openpyxl.utils import get_column_letter
 
 from tracker.errors import ProgrammeFileError
+from tracker.programme.fields import PARTICIPANT_FIELDS
 from tracker.programme.sheet_files import Cell
 from tracker.programme.spec import ActionSpec, ParticipantSpec
 from tracker.programme.values import (
-    country_value,
     date_value,
     email_value,
-    language_value,
     ref_value,
     text_value,
 )
@@ -104,7 +102,6 @@ class _SheetReader:
         self.starts_on = starts_on
         self.problems: list[tuple[tuple[int, int], str]] = []
         self.columns: dict[str, int] = {}
-        self._zones = available_timezones()
 
     def problem(self, row: int, column: str | None, message: str) -> None:
         if column is None:
@@ -204,15 +201,8 @@ class _SheetReader:
         self.action(number, row, email, person)
 
     def participant_value(self, number: int, column: str, text: str) -> str | None:
-        converters: dict[str, Callable[[str], str]] = {
-            "name": text_value(200),
-            "organisation": text_value(300),
-            "language": language_value,
-            "timezone": self._timezone,
-            "country": country_value,
-        }
         try:
-            return converters[column](text)
+            return str(PARTICIPANT_FIELDS[column](text))
         except ValueError as error:
             self.problem(number, column, str(error))
             return None
@@ -253,11 +243,6 @@ class _SheetReader:
             country=values.get("country"),
             actions=tuple(person.actions),
         )
-
-    def _timezone(self, raw: str) -> str:
-        if raw not in self._zones:
-            raise ValueError(f"unknown time zone {raw!r} (use an IANA name like Asia/Shanghai)")
-        return raw
 
 
 def _filled(row: Sequence[Cell]) -> bool:
