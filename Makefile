@@ -14,9 +14,10 @@ $(BIN)/tracker: pyproject.toml
 
 install: $(BIN)/tracker
 
-# Sets everything up and runs the demo: on SQLite, no network.
+# Sets everything up, runs the demo (SQLite, no network), then serves the
+# coordinators' dashboard on it at http://127.0.0.1:8000/ until Ctrl+C.
 demo: $(BIN)/tracker
-	$(BIN)/tracker demo --no-serve --folder $(DEMO_DIR)
+	$(BIN)/tracker demo --folder $(DEMO_DIR)
 
 lint: $(BIN)/tracker
 	$(BIN)/ruff check .

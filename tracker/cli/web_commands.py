@@ -45,13 +45,18 @@ def serve_app(
     runtime: Runtime, *, host: str, port: int, threads: int = 4, trusted_proxy: str | None = None
 ) -> None:
     """Build the app on the runtime's database and serve it with waitress."""
-    from waitress import serve
-
     from tracker.web.app import create_app
 
     app = create_app(runtime.settings, runtime.session_factory)
-    shown = f"[{host}]" if ":" in host else host
-    click.echo(f"Serving the dashboard on http://{shown}:{port}/ (Ctrl+C stops it)", err=True)
+    serve_wsgi(app, host=host, port=port, threads=threads, trusted_proxy=trusted_proxy)
+
+
+def serve_wsgi(
+    app: Any, *, host: str, port: int, threads: int = 4, trusted_proxy: str | None = None
+) -> None:
+    """Serve `app` with waitress until interrupted; a port in use is one clear line."""
+    from waitress.server import create_server
+
     options: dict[str, Any] = {}
     if trusted_proxy:
         options.update(
@@ -60,9 +65,19 @@ def serve_app(
             clear_untrusted_proxy_headers=True,
         )
     try:
-        serve(app, host=host, port=port, threads=threads, ident="tracker", **options)
+        server = create_server(
+            app, host=host, port=port, threads=threads, ident="tracker", **options
+        )
     except OSError as error:
         raise TrackerError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"Serving the dashboard on http://{shown}:{port}/ (Ctrl+C stops it)", err=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        click.echo("stopped", err=True)
+    finally:
+        server.close()
 
 
 @click.group("coordinator")

@@ -44,19 +44,16 @@ def queue(slug: str) -> str:
 @blueprint.post("/<int:inbound_id>/assign", endpoint="assign")
 def assign(slug: str, inbound_id: int) -> Response:
     form = AssignForm(prefix=f"m{inbound_id}")
-    if not form.validate_on_submit():
-        abort(400)
     with unit_of_work() as session:
         inbound = load_inbound(slug, inbound_id, session=session)
+        if not form.validate_on_submit():
+            abort(400)
         participant = load_participant(slug, form.participant.data, session=session)
         result = assign_held(
             inbound.id, participant.email, slug=slug, session=session, now=now(), actor=actor()
         )
         name = participant.name
-    flash(
-        _("Applied to %(name)s: %(detail)s", name=name, detail=result.detail),
-        "success",
-    )
+    flash(_("Applied to %(name)s: %(detail)s", name=name, detail=result.detail), "success")
     return redirect(url_for("review.queue", slug=slug))
 
 
