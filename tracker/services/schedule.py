@@ -70,8 +70,8 @@ class SchedulePreview:
     def messages(self) -> int:
         return sum(len(p.entries) for p in self.participants)
 
-    def count(self, kind: ReminderKind) -> int:
-        return sum(1 for p in self.participants for e in p.entries if e.kind is kind)
+    def count(self, kind: ReminderKind | str) -> int:
+        return sum(1 for p in self.participants for e in p.entries if e.kind == kind)
 
 
 def find_programme(slug: str, *, session: Session) -> Programme:

@@ -88,7 +88,15 @@ def create_app(
 
 def _blueprints() -> list[Blueprint]:
     """Every area of the dashboard: one blueprint module each."""
-    from tracker.web import auth, outbox, participants, preview, programmes, review
+    from tracker.web import (
+        auth,
+        outbox,
+        participants,
+        preview,
+        programmes,
+        review,
+        schedule,
+    )
 
     return [
         auth.blueprint,
@@ -97,6 +105,7 @@ def _blueprints() -> list[Blueprint]:
         review.blueprint,
         outbox.blueprint,
         preview.blueprint,
+        schedule.blueprint,
     ]
 
 
