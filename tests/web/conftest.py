@@ -108,7 +108,10 @@ def build_world(factory: sessionmaker[Session]) -> World:
     )
     ingest(
         reply_to(
-            to_anna, f"1: done {HOSTILE}", sender="intruder@example.net", message_id="<x@example.net>"
+            to_anna,
+            f"1: done {HOSTILE}",
+            sender="intruder@example.net",
+            message_id="<x@example.net>",
         ),
         session_factory=factory,
         secret_key=TEST_SECRET_KEY,

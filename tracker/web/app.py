@@ -90,6 +90,7 @@ def _blueprints() -> list[Blueprint]:
     """Every area of the dashboard: one blueprint module each."""
     from tracker.web import (
         auth,
+        imports,
         outbox,
         participants,
         preview,
@@ -106,6 +107,7 @@ def _blueprints() -> list[Blueprint]:
         outbox.blueprint,
         preview.blueprint,
         schedule.blueprint,
+        imports.blueprint,
     ]
 
 
