@@ -35,7 +35,8 @@ def upload(client: object, text: str, name: str = "participants.csv") -> str:
 def confirm_fields(body: str) -> dict[str, str]:
     return dict(
         re.findall(
-            r'<input id="(filename|content|sha256|changes)" name="\1" type="hidden" value="([^"]*)"',
+            r'<input id="(filename|content|sha256|changes)" name="\1" '
+            r'type="hidden" value="([^"]*)"',
             body,
         )
     )
