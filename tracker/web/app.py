@@ -90,11 +90,13 @@ def _blueprints() -> list[Blueprint]:
     """Every area of the dashboard: one blueprint module each."""
     from tracker.web import (
         auth,
+        exports,
         imports,
         outbox,
         participants,
         preview,
         programmes,
+        report,
         review,
         schedule,
     )
@@ -108,6 +110,8 @@ def _blueprints() -> list[Blueprint]:
         preview.blueprint,
         schedule.blueprint,
         imports.blueprint,
+        exports.blueprint,
+        report.blueprint,
     ]
 
 
