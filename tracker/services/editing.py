@@ -11,6 +11,7 @@ through `participant change-email`, which keeps their history.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -106,12 +107,14 @@ def add_action(
 ) -> Action:
     """A new action of the participant (or an archived one with this ref, restored)."""
     values = read_fields(fields, ACTION_FIELDS, required=frozenset(ACTION_FIELDS))
-    _check_due(participant, values["due"])
     ref = values.pop("ref")
     actions = list(session.scalars(select(Action).where(Action.participant_id == participant.id)))
     action = next((a for a in actions if a.ref == ref), None)
+    problems = _due_problems(participant, values["due"])
     if action is not None and action.archived_at is None:
-        raise FieldsError({"ref": f"{participant.email} already has an action {ref!r}"})
+        problems["ref"] = f"{participant.email} already has an action {ref!r}"
+    if problems:
+        raise FieldsError(problems)
     if action is None:
         action = Action(
             participant=participant,
@@ -151,8 +154,10 @@ def edit_action(
     for name in ("title", "due"):
         if name in values and values[name] is None:
             raise FieldsError({name: "must not be empty"})
-    if values.get("due") is not None:
-        _check_due(action.participant, values["due"])
+    if values.get("due") is not None and (
+        problems := _due_problems(action.participant, values["due"])
+    ):
+        raise FieldsError(problems)
     changes = [f"action {action.ref}: {line}" for line in _apply(action, values)]
     if changes:
         action.updated_at = now
@@ -180,10 +185,11 @@ def find_action(participant: Participant, ref: str, *, session: Session) -> Acti
     return action
 
 
-def _check_due(participant: Participant, due: date) -> None:
+def _due_problems(participant: Participant, due: date) -> dict[str, str]:
     starts = participant.programme.starts_on
     if due < starts:
-        raise FieldsError({"due": f"{due} is before the programme starts ({starts})"})
+        return {"due": f"{due} is before the programme starts ({starts})"}
+    return {}
 
 
 def _apply(row: Participant | Action, values: dict[str, Any]) -> list[str]:
@@ -222,4 +228,51 @@ def _log(
             actor=actor,
             detail=detail,
         )
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionFields:
+    ref: str
+    title: str
+    due: str  # YYYY-MM-DD, as the form shows it
+    status: str
+    archived: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParticipantFields:
+    """A participant as the editing form shows it (blank: the programme's)."""
+
+    participant_id: int
+    email: str
+    fields: dict[str, str]  # name, organisation, language, timezone, country
+    actions: tuple[ActionFields, ...]
+    programme_language: str
+    programme_timezone: str
+    programme_country: str
+
+
+def participant_fields(participant: Participant, *, session: Session) -> ParticipantFields:
+    programme = participant.programme
+    actions = session.scalars(
+        select(Action).where(Action.participant_id == participant.id).order_by(Action.position)
+    )
+    return ParticipantFields(
+        participant_id=participant.id,
+        email=participant.email,
+        fields={name: getattr(participant, name) or "" for name in _EDITABLE_PARTICIPANT},
+        actions=tuple(
+            ActionFields(
+                ref=a.ref,
+                title=a.title,
+                due=a.due_on.isoformat(),
+                status=a.status,
+                archived=a.archived_at is not None,
+            )
+            for a in actions
+        ),
+        programme_language=programme.language,
+        programme_timezone=programme.timezone,
+        programme_country=programme.country or "",
     )

@@ -90,6 +90,7 @@ def _blueprints() -> list[Blueprint]:
     """Every area of the dashboard: one blueprint module each."""
     from tracker.web import (
         auth,
+        editing,
         exports,
         imports,
         outbox,
@@ -112,6 +113,7 @@ def _blueprints() -> list[Blueprint]:
         imports.blueprint,
         exports.blueprint,
         report.blueprint,
+        editing.blueprint,
     ]
 
 
