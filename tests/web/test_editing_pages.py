@@ -68,9 +68,12 @@ def test_problems_are_shown_by_field_and_nothing_changes(world: World) -> None:
     )
     body = html.unescape(response.get_data(as_text=True))
     assert response.status_code == 422
-    assert (
-        "anna@example.org is already a participant of small-programme" in body
-        or "unknown time zone 'Mars/Olympus'" in body
+    assert "unknown time zone 'Mars/Olympus'" in body
+    taken = client.post(
+        f"/programmes/{SLUG}/participants/new", {"email": "anna@example.org", "name": "A"}
+    )
+    assert "anna@example.org is already a participant of small-programme" in taken.get_data(
+        as_text=True
     )
     assert HOSTILE not in response.get_data(as_text=True)  # the value is shown escaped
     url = f"/programmes/{SLUG}/participants/{world.wang}"
