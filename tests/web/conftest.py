@@ -1,4 +1,4 @@
-"""A small world for the dashboard's tests: two programmes, their coordinators, mail sent and received.
+"""A small world for the dashboard's tests: two programmes, coordinators, mail sent and received.
 
 `programme A` is the small test programme (coordinators officer@ and second@);
 `programme B` belongs to other@ alone. Both on SQLite and PostgreSQL.
@@ -127,7 +127,8 @@ def build_world(factory: sessionmaker[Session]) -> World:
         reply = session.scalar(
             select(InboundMessage.id).where(InboundMessage.message_id == "<wang@example.org>")
         )
-    assert held is not None and reply is not None
+    assert held is not None
+    assert reply is not None
     clock = FixedClock(NOW)
     settings = settings_from_values(
         {

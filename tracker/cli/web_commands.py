@@ -1,16 +1,22 @@
-"""The dashboard's commands: `serve`, `coordinator set-password`, `coordinator password-link`."""
+"""The dashboard's commands: `serve`, `coordinator set-password|password-link`,
+`participant remind` (what the participant page's "send a reminder now" does).
+"""
 
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 from datetime import timedelta
 from typing import Any
 
 import click
 
+from tracker.cli.coordinator_commands import participant_group
 from tracker.cli.runtime import Runtime, parse_now
 from tracker.errors import TrackerError
+from tracker.services.coordinating import find_participant
+from tracker.services.nudging import request_reminder
 from tracker.services.passwords import (
     PASSWORD_LINK_VALIDITY,
     find_coordinator,
@@ -139,6 +145,30 @@ def password_link_command(email: str, hours: int) -> None:
     click.echo(f"for {address}; works once, for {hours} hours", err=True)
 
 
+@click.command("remind")
+@click.argument("email")
+@click.option(
+    "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
+)
+def remind_command(email: str, slug: str | None) -> None:
+    """Send EMAIL a check-in now, outside the schedule (with the next sending pass)."""
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        participant = find_participant(email, slug=slug, session=session)
+        outcome = request_reminder(
+            participant,
+            request=f"cli-{secrets.token_hex(8)}",
+            session=session,
+            now=parse_now(None),
+            actor="cli",
+        )
+        address = participant.email
+    click.echo(
+        f"reminder {outcome.reminder_id} to {address} planned: "
+        "it goes out with the next sending pass (`tracker run` or `tracker send-due`)"
+    )
+
+
 def _read_password() -> str:
     if not sys.stdin.isatty():
         line = sys.stdin.readline()
@@ -155,3 +185,4 @@ def _read_password() -> str:
 def register(group: click.Group) -> None:
     group.add_command(serve_command)
     group.add_command(coordinator_group)
+    participant_group.add_command(remind_command)

@@ -82,12 +82,20 @@ class SilentParticipant:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UpdateLine:
+    ref: str | None  # None: a general note
+    status: str | None
+    percent: int | None
+    note: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReplyRow:
     inbound_id: int
     participant_id: int
     participant_name: str
     received_at: datetime
-    updates: tuple[str, ...]  # "1: done", "2: in progress 60% — waiting"
+    updates: tuple[UpdateLine, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -318,16 +326,13 @@ def _recent_replies(participants: list[Participant], *, session: Session) -> tup
     )
 
 
-def update_line(update: Update) -> str:
-    """An update in the reply grammar's own words: "2: in_progress 60% — waiting"."""
-    parts = [f"{update.action.ref}:" if update.action else ""]
-    if update.status:
-        parts.append(update.status)
-    if update.percent is not None:
-        parts.append(f"{update.percent}%")
-    if update.note:
-        parts.append(("— " if update.status or update.percent is not None else "") + update.note)
-    return " ".join(p for p in parts if p)
+def update_line(update: Update) -> UpdateLine:
+    return UpdateLine(
+        ref=update.action.ref if update.action else None,
+        status=update.status,
+        percent=update.percent,
+        note=update.note,
+    )
 
 
 def programme_outbox(programme: Programme, *, session: Session) -> tuple[SendProblem, ...]:

@@ -55,7 +55,7 @@ class RecordForm(FlaskForm):
     text = TextAreaField(
         _l("What you heard"),
         validators=[DataRequired(), Length(max=10_000)],
-        render_kw={"rows": 3, "placeholder": "2: in progress 60%, waiting for the budget"},
+        render_kw={"rows": 3, "placeholder": _l("2: in progress 60%, waiting for the budget")},
     )
 
 

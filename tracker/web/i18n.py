@@ -13,11 +13,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale
 
+# Babel reads "zh_CN" as zh_Hans_CN and looks the catalogue up under that name.
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 DEFAULT_LANGUAGE = "en"
 # The dashboard's languages, each named in itself (for the switch).
@@ -35,8 +36,11 @@ def setup_babel(app: Flask) -> None:
         day=format_day,
         number=format_number,
         share=format_share,
+        language_name=language_name,
     )
-    app.jinja_env.globals.update(languages=LANGUAGES, html_lang=html_lang)
+    app.jinja_env.globals.update(
+        languages=LANGUAGES, html_lang=html_lang, page_language=page_language
+    )
 
 
 def select_language() -> str:
@@ -51,21 +55,44 @@ def select_language() -> str:
     return "zh_CN" if best.lower().startswith("zh") else DEFAULT_LANGUAGE
 
 
+def page_language() -> str:
+    """The page's language as one of `LANGUAGES` ("en", "zh_CN")."""
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else DEFAULT_LANGUAGE
+
+
 def html_lang() -> str:
     """The page's `lang` attribute: a BCP 47 tag (zh-CN), not a locale name."""
-    return str(get_locale() or DEFAULT_LANGUAGE).replace("_", "-")
+    return page_language().replace("_", "-")
 
 
 def _locale() -> Locale:
-    language = str(get_locale() or DEFAULT_LANGUAGE)
+    language = page_language()
     return Locale.parse(_FORMAT_LOCALE.get(language, language))
 
 
 def format_moment(moment: datetime | None, timezone: str, style: str = "medium") -> str:
-    """A UTC moment as a date and time in `timezone`, in the page's language."""
+    """A UTC moment as a date and time (to the minute) in `timezone`, in the page's language."""
     if moment is None:
         return ""
-    return format_datetime(moment, format=style, tzinfo=ZoneInfo(timezone), locale=_locale())
+    locale = _locale()
+    local = moment.astimezone(ZoneInfo(timezone))
+    if style == "long":
+        return format_date(local.date(), format="long", locale=locale)
+    pattern = str(locale.datetime_formats["medium"])
+    return pattern.format(
+        format_time(local, format="short", locale=locale),
+        format_date(local.date(), format="medium", locale=locale),
+    )
+
+
+def language_name(tag: str) -> str:
+    """A language tag ("zh-CN") by its name in the page's language ("Chinese (China)")."""
+    try:
+        name = Locale.parse(tag.replace("-", "_")).get_display_name(_locale())
+    except (ValueError, TypeError):
+        return tag
+    return name or tag
 
 
 def format_day(day: date | None, style: str = "medium") -> str:
