@@ -25,7 +25,7 @@ from tracker.web.context import actor, now, unit_of_work
 blueprint = Blueprint("schedule", __name__, url_prefix="/programmes/<slug>/schedule")
 
 # Blank rows offered for new rules, below the programme's own.
-_NEW_ROWS = 2
+_NEW_ROWS = 1
 _MAX_ROWS = 50
 
 
