@@ -103,19 +103,15 @@ def write_xlsx(
     sheet.append(heading)
     count = 0
     for row in rows:
-        sheet.append([_xlsx_value(cell, sheet) for cell in row])
+        sheet.append([_xlsx_value(cell) for cell in row])
         count += 1
     workbook.save(out)
     return count
 
 
-def _xlsx_value(value: ExportCell, sheet: object) -> object:
+def _xlsx_value(value: ExportCell) -> ExportCell:
     safe = _safe(value)
     if isinstance(safe, str):
         # Control characters are not allowed in the XML of a sheet.
         return ILLEGAL_CHARACTERS_RE.sub("", safe)
-    if isinstance(safe, date):
-        cell = WriteOnlyCell(sheet, value=safe)  # type: ignore[arg-type]
-        cell.number_format = "yyyy-mm-dd"
-        return cell
-    return safe
+    return safe  # a date gets openpyxl's date format (yyyy-mm-dd)
