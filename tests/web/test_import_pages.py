@@ -136,3 +136,19 @@ def test_the_templates_download(world: World) -> None:
     assert (
         client.raw.get(f"{URL}/participants.csv").data.decode("utf-8-sig").startswith("email,name,")
     )
+
+
+def test_a_file_larger_than_a_form_field_usually_may_be_is_confirmed(world: World) -> None:
+    client = world.client()
+    client.sign_in("officer@example.org")
+    # Four rows with two long notes each (columns the tracker does not read): ~800 KB.
+    note = "x" * 100_000
+    rows = "".join(f"{line.rstrip()},{note},{note}\n" for line in GOOD.splitlines()[1:])
+    body = upload(client, HEADER.rstrip() + ",notes,remarks\n" + rows)
+    assert "column F (notes) is not read by the tracker" in body
+    fields = confirm_fields(body)
+    assert len(fields["content"]) > 800_000
+    done = client.post(f"{URL}/confirm", fields, follow_redirects=True)
+    assert done.status_code == 200
+    assert "Imported:" in done.get_data(as_text=True)
+    assert due_of_wang_2(world) == "2020-06-30"

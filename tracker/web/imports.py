@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
@@ -20,6 +20,8 @@ from tracker.web.context import actor, now, signed_in, unit_of_work
 
 blueprint = Blueprint("imports", __name__, url_prefix="/programmes/<slug>/import")
 
+# The confirmation sends the file back in base64 (4 bytes for 3) within the upload limit.
+MAX_CONFIRMABLE_BYTES = MAX_UPLOAD_BYTES * 3 // 4 - 2**16
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -41,6 +43,14 @@ def preview(slug: str) -> str | tuple[str, int]:
         upload = form.file.data
         data = upload.read()
         filename = upload.filename or "upload"
+        if len(data) > MAX_CONFIRMABLE_BYTES:
+            form.file.errors.append(
+                _(
+                    "This file is larger than %(mb)d MB: import it with `tracker import`.",
+                    mb=MAX_CONFIRMABLE_BYTES // 2**20,
+                )
+            )
+            return _upload_page(slug, name, form), 413
         found = preview_import(
             programme,
             filename,
@@ -54,8 +64,6 @@ def preview(slug: str) -> str | tuple[str, int]:
 
 @blueprint.post("/confirm", endpoint="confirm")
 def confirm(slug: str) -> BaseResponse | str | tuple[str, int]:
-    # The file comes back in a form field: allow what an upload may be.
-    request.max_form_memory_size = MAX_UPLOAD_BYTES * 2
     with unit_of_work() as session:
         name = load_programme(slug, session=session).name
     form = ConfirmImportForm()
