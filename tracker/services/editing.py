@@ -245,6 +245,7 @@ class ParticipantFields:
     """A participant as the editing form shows it (blank: the programme's)."""
 
     participant_id: int
+    programme_name: str
     email: str
     fields: dict[str, str]  # name, organisation, language, timezone, country
     actions: tuple[ActionFields, ...]
@@ -260,6 +261,7 @@ def participant_fields(participant: Participant, *, session: Session) -> Partici
     )
     return ParticipantFields(
         participant_id=participant.id,
+        programme_name=programme.name,
         email=participant.email,
         fields={name: getattr(participant, name) or "" for name in _EDITABLE_PARTICIPANT},
         actions=tuple(
