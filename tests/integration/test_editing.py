@@ -195,3 +195,15 @@ def test_the_editing_commands(tracker_env: dict[str, str]) -> None:
     assert run_tracker("participant", "edit", "li.na@example.cn", env=tracker_env).code == 2
     bad = run_tracker("action", "add", "li.na@example.cn", "2", "x", "someday", env=tracker_env)
     assert (bad.code, bad.stderr.strip()) == (1, "error: due: 'someday' is not a date (YYYY-MM-DD)")
+
+
+def test_a_language_without_email_templates_is_refused(tracker_env: dict[str, str]) -> None:
+    assert run_tracker("db", "upgrade", env=tracker_env).code == 0
+    assert run_tracker("import", str(SMALL), env=tracker_env).code == 0
+    result = run_tracker(
+        "participant", "add", SLUG, "li.na@example.cn", "李娜", "--language", "fr", env=tracker_env
+    )
+    assert (result.code, result.stderr.strip()) == (
+        1,
+        "error: language: no email templates in 'fr' (there are: en, zh-CN)",
+    )

@@ -160,3 +160,22 @@ def test_the_shipped_templates_are_what_the_generator_makes_and_the_reader_reads
         ]
         assert sum(len(p.actions) for p in reading.participants) == len(EXAMPLE_ROWS)
         assert reading.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("language", "read"),
+    [("zh-cn", "zh-CN"), ("EN", "en"), ("en-GB", "en-GB"), ("zh-TW", "zh-TW")],
+)
+def test_a_language_the_templates_speak_or_its_family_is_read(language: str, read: str) -> None:
+    rows = [[*HEADER, "language"], ["a@example.org", "A", "", "1", "Plan", "2019-09-30", language]]
+    reading = read_participants_sheet(rows, path="p.csv", languages=("en", "zh-CN"))
+    assert reading.participants[0].language == read
+
+
+def test_a_language_without_templates_is_a_problem() -> None:
+    rows = [[*HEADER, "language"], ["a@example.org", "A", "", "1", "Plan", "2019-09-30", "fr"]]
+    with pytest.raises(ProgrammeFileError) as raised:
+        read_participants_sheet(rows, path="p.csv", languages=("en", "zh-CN"))
+    assert raised.value.problems == [
+        "row 2, column G (language): no email templates in 'fr' (there are: en, zh-CN)"
+    ]

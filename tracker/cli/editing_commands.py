@@ -10,6 +10,7 @@ import click
 from tracker.cli.coordinator_commands import participant_group
 from tracker.cli.runtime import Runtime, parse_now
 from tracker.errors import TrackerError
+from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.fields import FieldsError
 from tracker.services.coordinating import find_participant
 from tracker.services.editing import (
@@ -46,6 +47,10 @@ def _given(**values: str | None) -> dict[str, str]:
     return {name: value for name, value in values.items() if value is not None}
 
 
+def _languages() -> tuple[str, ...]:
+    return template_languages(create_mail_environment())
+
+
 def _fields_error(error: FieldsError) -> TrackerError:
     return TrackerError("; ".join(f"{name}: {text}" for name, text in error.problems.items()))
 
@@ -80,7 +85,12 @@ def participant_add(
         with runtime.unit_of_work() as session:
             programme = find_programme(slug, session=session)
             participant = add_participant(
-                programme, fields, session=session, now=parse_now(now_text), actor=ACTOR
+                programme,
+                fields,
+                session=session,
+                now=parse_now(now_text),
+                actor=ACTOR,
+                languages=_languages(),
             )
             added = participant.email
     except FieldsError as error:
@@ -115,7 +125,12 @@ def participant_edit(
         with runtime.unit_of_work() as session:
             participant = find_participant(email, slug=slug, session=session)
             changes = edit_participant(
-                participant, fields, session=session, now=parse_now(now_text), actor=ACTOR
+                participant,
+                fields,
+                session=session,
+                now=parse_now(now_text),
+                actor=ACTOR,
+                languages=_languages(),
             )
     except FieldsError as error:
         raise _fields_error(error) from None

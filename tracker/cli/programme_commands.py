@@ -11,6 +11,7 @@ from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import format_table, truncate
 from tracker.db import migrate
 from tracker.errors import TrackerError
+from tracker.mail.render import create_mail_environment, template_languages
 from tracker.services.import_sources import read_import_source
 from tracker.services.importing import import_programme
 from tracker.services.status import programme_status
@@ -67,7 +68,8 @@ def import_command(
     now = parse_now(now_text)
     runtime.require_current_schema()
     with runtime.session_factory() as session:
-        prepared = source.prepare(session=session, slug=slug)
+        languages = template_languages(create_mail_environment())
+        prepared = source.prepare(session=session, slug=slug, languages=languages)
         for warning in prepared.warnings:
             click.echo(f"warning: {file}: {warning}", err=True)
         spec = prepared.spec

@@ -4,7 +4,7 @@ programme file's converters, every problem kept by field name."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -35,6 +35,34 @@ def timezone_value(raw: str) -> str:
     if raw not in _zones():
         raise ValueError(f"unknown time zone {raw!r} (use an IANA name like Asia/Shanghai)")
     return raw
+
+
+def template_language(languages: Collection[str]) -> Callable[[str], str]:
+    """A language tag the mail templates speak (or one of their family, like en-GB).
+
+    The same rule as the programme file's: a language with no templates at
+    all ("fr" when there are en and zh-CN) is a problem naming those there are.
+    """
+    shipped = {tag.lower(): tag for tag in languages}
+
+    def convert(raw: str) -> str:
+        tag = language_value(raw)
+        if tag.lower() in shipped:
+            return shipped[tag.lower()]
+        primary = tag.split("-")[0].lower()
+        if any(key.split("-")[0] == primary for key in shipped):
+            return tag
+        there = ", ".join(sorted(languages)) or "none"
+        raise ValueError(f"no email templates in {tag!r} (there are: {there})")
+
+    return convert
+
+
+def participant_fields(languages: Collection[str] | None) -> dict[str, Callable[[str], Any]]:
+    """The converters of a participant's fields; `languages`: the template languages."""
+    if languages is None:
+        return PARTICIPANT_FIELDS
+    return {**PARTICIPANT_FIELDS, "language": template_language(languages)}
 
 
 PARTICIPANT_FIELDS: dict[str, Callable[[str], Any]] = {

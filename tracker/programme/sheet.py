@@ -11,15 +11,15 @@ column as the spreadsheet shows them ("row 4, column C (due)").
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from openpyxl.utils import get_column_letter
 
 from tracker.errors import ProgrammeFileError
-from tracker.programme.fields import PARTICIPANT_FIELDS
+from tracker.programme.fields import participant_fields
 from tracker.programme.sheet_files import Cell
 from tracker.programme.spec import ActionSpec, ParticipantSpec
 from tracker.programme.values import (
@@ -79,7 +79,11 @@ _ALIASES = {header_key(alias): name for name, aliases in COLUMNS.items() for ali
 
 
 def read_participants_sheet(
-    rows: Sequence[Sequence[Cell]], *, path: str, starts_on: date | None = None
+    rows: Sequence[Sequence[Cell]],
+    *,
+    path: str,
+    starts_on: date | None = None,
+    languages: Collection[str] | None = None,
 ) -> SheetReading:
     """Validate the sheet; raise ProgrammeFileError listing every problem by row and column.
 
@@ -89,7 +93,7 @@ def read_participants_sheet(
     3. A participant's values must agree across their rows; refs are unique
        per participant; due dates are not before the programme starts.
     """
-    reader = _SheetReader(path, starts_on)
+    reader = _SheetReader(path, starts_on, participant_fields(languages))
     reading = reader.read(rows)
     if reader.problems or reading is None:
         raise ProgrammeFileError(path, [text for _, text in sorted(reader.problems)])
@@ -97,8 +101,11 @@ def read_participants_sheet(
 
 
 class _SheetReader:
-    def __init__(self, path: str, starts_on: date | None) -> None:
+    def __init__(
+        self, path: str, starts_on: date | None, converters: dict[str, Callable[[str], Any]]
+    ) -> None:
         self.path = path
+        self.converters = converters
         self.starts_on = starts_on
         self.problems: list[tuple[tuple[int, int], str]] = []
         self.columns: dict[str, int] = {}
@@ -202,7 +209,7 @@ class _SheetReader:
 
     def participant_value(self, number: int, column: str, text: str) -> str | None:
         try:
-            return str(PARTICIPANT_FIELDS[column](text))
+            return str(self.converters[column](text))
         except ValueError as error:
             self.problem(number, column, str(error))
             return None

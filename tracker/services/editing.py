@@ -10,7 +10,7 @@ through `participant change-email`, which keeps their history.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -26,9 +26,10 @@ from tracker.programme.fields import (
     FieldsError,
     read_fields,
 )
+from tracker.programme.fields import participant_fields as participant_converters
 from tracker.services.planning import mark_for_planning
 
-_EDITABLE_PARTICIPANT = {k: v for k, v in PARTICIPANT_FIELDS.items() if k != "email"}
+_EDITABLE_PARTICIPANT = tuple(name for name in PARTICIPANT_FIELDS if name != "email")
 _EDITABLE_ACTION = {k: v for k, v in ACTION_FIELDS.items() if k != "ref"}
 # The file's key for each column (an action's due date is `due` there).
 _COLUMN = {"due": "due_on"}
@@ -41,9 +42,14 @@ def add_participant(
     session: Session,
     now: datetime,
     actor: str,
+    languages: Collection[str] | None = None,
 ) -> Participant:
-    """A new participant (or one archived, restored with these values)."""
-    values = read_fields(fields, PARTICIPANT_FIELDS, required=frozenset({"email", "name"}))
+    """A new participant (or one archived, restored with these values).
+
+    `languages`: the mail templates' languages (see `fields.template_language`).
+    """
+    converters = participant_converters(languages)
+    values = read_fields(fields, converters, required=frozenset({"email", "name"}))
     email = values.pop("email")
     participant = session.scalar(
         select(Participant).where(
@@ -82,11 +88,13 @@ def edit_participant(
     session: Session,
     now: datetime,
     actor: str,
+    languages: Collection[str] | None = None,
 ) -> list[str]:
     """Change the fields named (a blank optional one: the programme's); return old → new."""
     if "email" in fields:
         raise FieldsError({"email": "change an address with change-email: it keeps the history"})
-    values = read_fields(fields, _EDITABLE_PARTICIPANT, required=frozenset())
+    editable = {k: v for k, v in participant_converters(languages).items() if k != "email"}
+    values = read_fields(fields, editable, required=frozenset())
     if "name" in values and values["name"] is None:
         raise FieldsError({"name": "must not be empty"})
     changes = _apply(participant, values)

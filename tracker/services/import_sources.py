@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -46,7 +47,9 @@ class ImportSource:
     def is_sheet(self) -> bool:
         return self.rows is not None
 
-    def prepare(self, *, session: Session, slug: str | None) -> PreparedImport:
+    def prepare(
+        self, *, session: Session, slug: str | None, languages: Collection[str] | None = None
+    ) -> PreparedImport:
         """The programme to import; a sheet needs `slug`, a YAML file must match it."""
         if self.spec is not None:
             if slug is not None and self.spec.slug != slug:
@@ -61,7 +64,10 @@ class ImportSource:
             )
         programme = find_programme(slug, session=session)
         reading = read_participants_sheet(
-            self.rows or (), path=self.filename, starts_on=programme.starts_on
+            self.rows or (),
+            path=self.filename,
+            starts_on=programme.starts_on,
+            languages=languages,
         )
         spec = ProgrammeSpec(
             slug=programme.slug,

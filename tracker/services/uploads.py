@@ -12,6 +12,7 @@ shown instead.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -64,11 +65,15 @@ def preview_import(
     session: Session,
     now: datetime,
     coordinator_email: str,
+    languages: Collection[str] | None = None,
 ) -> ImportPreview:
-    """Every problem of the file, else every change it would make; writes nothing."""
+    """Every problem of the file, else every change it would make; writes nothing.
+
+    `languages`: the mail templates' languages, which participants may have.
+    """
     digest = hashlib.sha256(data).hexdigest()
     try:
-        prepared = _prepared(programme, filename, data, session, coordinator_email)
+        prepared = _prepared(programme, filename, data, session, coordinator_email, languages)
     except ProgrammeFileError as error:
         return ImportPreview(
             filename=filename,
@@ -99,6 +104,7 @@ def apply_import(
     now: datetime,
     coordinator_email: str,
     actor: str,
+    languages: Collection[str] | None = None,
 ) -> ImportPreview:
     """Apply the file previewed; ImportChanged (nothing applied) when it is not that one.
 
@@ -107,10 +113,16 @@ def apply_import(
     digest = hashlib.sha256(data).hexdigest()
     if digest != sha256:
         preview = preview_import(
-            programme, filename, data, session=session, now=now, coordinator_email=coordinator_email
+            programme,
+            filename,
+            data,
+            session=session,
+            now=now,
+            coordinator_email=coordinator_email,
+            languages=languages,
         )
         raise ImportChanged("The file is not the one previewed: check the changes again.", preview)
-    prepared = _prepared(programme, filename, data, session, coordinator_email)
+    prepared = _prepared(programme, filename, data, session, coordinator_email, languages)
     report = import_programme(prepared.spec, session=session, now=now)
     applied = _preview(filename, digest, prepared, report)
     if applied.digest != changes_digest:
@@ -136,10 +148,15 @@ def report_lines(report: ImportReport) -> list[str]:
 
 
 def _prepared(
-    programme: Programme, filename: str, data: bytes, session: Session, coordinator_email: str
+    programme: Programme,
+    filename: str,
+    data: bytes,
+    session: Session,
+    coordinator_email: str,
+    languages: Collection[str] | None,
 ) -> PreparedImport:
     source = read_import_source(filename, data)
-    prepared = source.prepare(session=session, slug=programme.slug)
+    prepared = source.prepare(session=session, slug=programme.slug, languages=languages)
     if coordinator_email not in {c.email for c in prepared.spec.coordinators}:
         raise TrackerError(
             f"{filename} does not list you ({coordinator_email}) among the programme's "

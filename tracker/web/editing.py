@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 
 from tracker.db.orm import Participant
 from tracker.errors import TrackerError
+from tracker.mail.render import template_languages
 from tracker.programme.fields import FieldsError
 from tracker.services.editing import (
     ParticipantFields,
@@ -23,7 +24,7 @@ from tracker.services.editing import (
     participant_fields,
 )
 from tracker.web.access import load_participant, load_programme
-from tracker.web.context import actor, now, unit_of_work
+from tracker.web.context import actor, now, unit_of_work, web
 
 blueprint = Blueprint("editing", __name__, url_prefix="/programmes/<slug>/participants")
 
@@ -41,7 +42,7 @@ def new_participant(slug: str) -> Response | str | tuple[str, int]:
         values = _posted(("email", *PARTICIPANT_FORM))
         try:
             participant = add_participant(
-                programme, values, session=session, now=now(), actor=actor()
+                programme, values, session=session, now=now(), actor=actor(), languages=_languages()
             )
         except FieldsError as error:
             return render_template(
@@ -61,7 +62,12 @@ def edit(slug: str, participant_id: int) -> Response | str | tuple[str, int]:
             values = _posted(PARTICIPANT_FORM)
             try:
                 changes = edit_participant(
-                    participant, values, session=session, now=now(), actor=actor()
+                    participant,
+                    values,
+                    session=session,
+                    now=now(),
+                    actor=actor(),
+                    languages=_languages(),
                 )
             except FieldsError as error:
                 record = participant_fields(participant, session=session)
@@ -139,6 +145,10 @@ def _edit_page(
         if action_problems
         else {},
     )
+
+
+def _languages() -> tuple[str, ...]:
+    return template_languages(web().mail_env)
 
 
 def _posted(names: tuple[str, ...]) -> dict[str, str]:

@@ -10,13 +10,14 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
+from tracker.mail.render import template_languages
 from tracker.programme.sheet import COLUMNS, REQUIRED_COLUMNS
 from tracker.programme.sheet_template import template_csv, template_xlsx
 from tracker.services.uploads import ImportChanged, ImportPreview, apply_import, preview_import
 from tracker.web.access import load_programme
 from tracker.web.app import MAX_UPLOAD_BYTES
 from tracker.web.configure_forms import ConfirmImportForm, UploadForm
-from tracker.web.context import actor, now, signed_in, unit_of_work
+from tracker.web.context import actor, now, signed_in, unit_of_work, web
 
 blueprint = Blueprint("imports", __name__, url_prefix="/programmes/<slug>/import")
 
@@ -58,6 +59,7 @@ def preview(slug: str) -> str | tuple[str, int]:
             session=session,
             now=now(),
             coordinator_email=signed_in().email,
+            languages=template_languages(web().mail_env),
         )
     return _preview_page(slug, name, found, data)
 
@@ -84,6 +86,7 @@ def confirm(slug: str) -> BaseResponse | str | tuple[str, int]:
                 now=now(),
                 coordinator_email=signed_in().email,
                 actor=actor(),
+                languages=template_languages(web().mail_env),
             )
     except ImportChanged as changed:
         flash(str(changed), "error")
