@@ -63,8 +63,7 @@ def test_a_coordinator_configures_imports_and_exports(
         expect(page.locator("#preview")).to_contain_text("Not saved yet.")
         _shoot(page, artefacts, "12-schedule-edited")
         page.click("button[value=save]")
-        expect(page.locator(".flash.success")).to_contain_text("every: 1 month")
-        expect(page.locator(".flash.success")).to_contain_text("every: 1 week")
+        expect(page.locator(".flash.success")).to_contain_text("every 1 month → every 1 week")
         assert _count(page, "check_in") == weekly
 
         # Import a spreadsheet: problems first, then the changes, then applied.

@@ -38,7 +38,9 @@ BY = "coordinator:officer@example.org"
 def factory(session_factory: sessionmaker[Session]) -> sessionmaker[Session]:
     with session_factory.begin() as session:
         import_programme(
-            read_programme_file(SMALL.read_text(encoding="utf-8")), session=session, now=MAY
+            read_programme_file(SMALL.read_text(encoding="utf-8"), languages=("en", "zh-CN")),
+            session=session,
+            now=MAY,
         )
         plan_due_reminders(session=session, now=MAY)
     return session_factory

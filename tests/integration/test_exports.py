@@ -27,7 +27,9 @@ MAY = datetime(2019, 5, 24, tzinfo=UTC)
 def setup(factory: sessionmaker[Session]) -> None:
     with factory.begin() as session:
         import_programme(
-            read_programme_file(SMALL.read_text(encoding="utf-8")), session=session, now=MAY
+            read_programme_file(SMALL.read_text(encoding="utf-8"), languages=("en", "zh-CN")),
+            session=session,
+            now=MAY,
         )
         wang = find_participant(WANG, slug=SLUG, session=session)
         record_by_coordinator(

@@ -92,7 +92,8 @@ def test_every_problem_names_its_row_and_column_and_none_hides_another() -> None
     )
     assert problems == [
         "row 3, column F (due): '2019-13-01' is not a date (YYYY-MM-DD)",
-        "row 4, column A (email): 'not-an-address' is not an email address",
+        "row 4, column A (email): 'not-an-address' is not an email address "
+        "(An email address must have an @-sign)",
         "row 5, column B (name): 'Z' differs from 'X' on row 3 for x@example.org",
         # The bad date on row 3 does not hide the ref it repeats.
         "row 5, column D (ref): action '1' of x@example.org is also on row 3",

@@ -7,14 +7,21 @@ from typing import Any
 
 import click
 
+from tracker.cli.progress import progress_bar, wants_progress
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import format_table, truncate
+from tracker.config import Settings
 from tracker.db import migrate
-from tracker.errors import TrackerError
+from tracker.errors import ProgrammeFileError, TrackerError
 from tracker.mail.render import create_mail_environment, template_languages
-from tracker.services.import_sources import read_import_source
+from tracker.programme.limits import ReadingLimits, too_large
+from tracker.services.import_sources import ImportSource, read_import_source
 from tracker.services.importing import import_programme
 from tracker.services.status import programme_status
+
+# A small import lists each change; a larger one (a first import of a big
+# programme) is summarised by kind, with --changes to list every line.
+LISTED_CHANGES = 50
 
 
 @click.group()
@@ -48,49 +55,84 @@ def db_upgrade() -> None:
     help="The programme a spreadsheet (.xlsx, .csv) of participants and actions updates.",
 )
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option(
+    "--changes",
+    "list_all",
+    is_flag=True,
+    help=f"List every change, however many (by default, up to {LISTED_CHANGES}).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
 @click.option(
     "--now", "now_text", metavar="ISO8601", help="The moment of the import (tests, replays)."
 )
 def import_command(
-    file: Path, slug: str | None, dry_run: bool, as_json: bool, now_text: str | None
+    file: Path,
+    slug: str | None,
+    dry_run: bool,
+    list_all: bool,
+    as_json: bool,
+    now_text: str | None,
 ) -> None:
-    """Load a programme file, or a spreadsheet of participants and actions into programme
-    SLUG: all or nothing; a re-import updates in place."""
-    try:
-        data = file.read_bytes()
-    except FileNotFoundError:
-        raise TrackerError(f"{file}: no such file") from None
-    except OSError as error:
-        raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
-    source = read_import_source(str(file), data)
+    """Load a programme file, or a spreadsheet of participants and actions into
+    programme SLUG: all or nothing; a re-import updates in place.
+
+    Says what changes, old → new ("action 1 of grace@…: due 2019-09-30 →
+    2019-10-31"); with --dry-run, what would change, writing nothing.
+    """
     runtime = Runtime.from_environment()
+    source = read_programme(file, runtime.settings)
     now = parse_now(now_text)
     runtime.require_current_schema()
     with runtime.session_factory() as session:
-        languages = template_languages(create_mail_environment())
-        prepared = source.prepare(session=session, slug=slug, languages=languages)
+        prepared = source.prepare(session=session, slug=slug)
+        spec = prepared.spec
         for warning in prepared.warnings:
             click.echo(f"warning: {file}: {warning}", err=True)
-        spec = prepared.spec
-        report = import_programme(spec, session=session, now=now)
+        bar = progress_bar(
+            "Importing participants",
+            len(spec.participants),
+            enabled=wants_progress(as_json=as_json) and len(spec.participants) >= 100,
+        )
+        with bar as advance:
+            report = import_programme(spec, session=session, now=now, advance=advance)
         if dry_run:
             session.rollback()
         else:
             session.commit()
     if as_json:
-        print_json({**report.to_json(), "dry_run": dry_run})
+        warnings = list(prepared.warnings)
+        print_json({**report.to_json(), "dry_run": dry_run, "warnings": warnings})
         return
     verb = "would change" if dry_run else "changed"
     if not report.changed:
         click.echo(f"{spec.slug}: up to date, nothing {verb}")
         return
-    for line in report.changes:
-        click.echo(f"  {line}")
+    lines = report.lines()
+    if list_all or len(lines) <= LISTED_CHANGES:
+        for line in lines:
+            click.echo(f"  {line}")
+    else:
+        click.echo(f"  {len(lines)} changes: {report.summary()} (list them with --changes)")
     click.echo(
         f"{spec.slug}: {verb}: {report.created} new, {report.updated} updated, "
         f"{report.archived} archived" + (" (dry run: nothing written)" if dry_run else "")
     )
+
+
+def read_programme(file: Path, settings: Settings) -> ImportSource:
+    """Read and check a programme file or a spreadsheet within the configured limits."""
+    limits = ReadingLimits(megabytes=settings.max_programme_mb)
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)  # never more than the limit into memory
+    except FileNotFoundError:
+        raise TrackerError(f"{file}: no such file") from None
+    except OSError as error:
+        raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
+    if (problem := too_large(len(data), limits)) is not None:
+        raise ProgrammeFileError(str(file), [problem])
+    languages = template_languages(create_mail_environment())
+    return read_import_source(str(file), data, languages=languages, limits=limits)
 
 
 @click.command("status")

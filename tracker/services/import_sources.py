@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tracker.db.orm import Participant, Programme
 from tracker.errors import TrackerError
+from tracker.programme.limits import ReadingLimits
 from tracker.programme.reading import read_programme_file
 from tracker.programme.sheet import SheetReading, read_participants_sheet
 from tracker.programme.sheet_files import Cell, is_sheet, sheet_rows
@@ -40,6 +41,7 @@ class ImportSource:
 
     filename: str
     sha256: str
+    languages: tuple[str, ...]  # the mail templates' (participants may have only these)
     spec: ProgrammeSpec | None = None  # a programme file
     rows: tuple[tuple[Cell, ...], ...] | None = None  # a spreadsheet
 
@@ -47,16 +49,14 @@ class ImportSource:
     def is_sheet(self) -> bool:
         return self.rows is not None
 
-    def prepare(
-        self, *, session: Session, slug: str | None, languages: Collection[str] | None = None
-    ) -> PreparedImport:
+    def prepare(self, *, session: Session, slug: str | None) -> PreparedImport:
         """The programme to import; a sheet needs `slug`, a YAML file must match it."""
         if self.spec is not None:
             if slug is not None and self.spec.slug != slug:
                 raise TrackerError(
                     f"{self.filename} is the programme file of {self.spec.slug}, not {slug}"
                 )
-            return PreparedImport(spec=self.spec)
+            return PreparedImport(spec=self.spec, warnings=self.spec.warnings)
         if slug is None:
             raise TrackerError(
                 f"{self.filename}: a spreadsheet updates the participants of a programme: "
@@ -67,7 +67,7 @@ class ImportSource:
             self.rows or (),
             path=self.filename,
             starts_on=programme.starts_on,
-            languages=languages,
+            languages=self.languages,
         )
         spec = ProgrammeSpec(
             slug=programme.slug,
@@ -89,7 +89,13 @@ class ImportSource:
         return PreparedImport(spec=spec, warnings=reading.warnings)
 
 
-def read_import_source(filename: str, data: bytes) -> ImportSource:
+def read_import_source(
+    filename: str,
+    data: bytes,
+    *,
+    languages: Collection[str],
+    limits: ReadingLimits | None = None,
+) -> ImportSource:
     """Read a file by its name's suffix: .xlsx or .csv is a sheet, anything else YAML.
 
     Problems of the file itself (not YAML, not a workbook, unknown keys…)
@@ -98,14 +104,13 @@ def read_import_source(filename: str, data: bytes) -> ImportSource:
     digest = hashlib.sha256(data).hexdigest()
     if is_sheet(filename):
         rows = tuple(tuple(row) for row in sheet_rows(data, filename=filename))
-        return ImportSource(filename=filename, sha256=digest, rows=rows)
+        return ImportSource(filename=filename, sha256=digest, languages=tuple(languages), rows=rows)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise TrackerError(f"{filename}: not UTF-8 text") from None
-    return ImportSource(
-        filename=filename, sha256=digest, spec=read_programme_file(text, path=filename)
-    )
+    spec = read_programme_file(text, path=filename, languages=languages, limits=limits)
+    return ImportSource(filename=filename, sha256=digest, languages=tuple(languages), spec=spec)
 
 
 def _keeping_absent_columns(

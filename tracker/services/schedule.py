@@ -25,7 +25,8 @@ from tracker.db.orm import Event, FollowUpRule, Participant, Programme, Reminder
 from tracker.errors import NotFoundError, TrackerError
 from tracker.programme.rules import planner_rule, rule_line
 from tracker.programme.spec import RuleSpec
-from tracker.services.importing import _import_rules
+from tracker.services.import_report import ImportReport
+from tracker.services.import_rules import import_rules
 from tracker.services.planning import facts_for, mark_for_planning
 
 PREVIEW_DAYS = 90
@@ -193,18 +194,19 @@ def save_schedule(
     """Replace the programme's rules; return what changed (empty: nothing did).
 
     One transaction (the caller's): the rules are replaced as an import
-    replaces them, every participant is marked for re-planning, and the
-    audit log records who changed what, old → new.
+    replaces them (with its report of each change, old → new), every
+    participant is marked for re-planning, and the audit log records who
+    changed what.
     """
     for rule in rules:
         try:
             planner_rule(rule)
         except ValueError as error:
             raise TrackerError(f"{rule_line(rule)}: {error}") from None
-    before = current_rules(programme)
-    if not _import_rules(programme, tuple(rules), session=session):
+    report = ImportReport(slug=programme.slug)
+    if not import_rules(programme, tuple(rules), session=session, report=report):
         return []
-    changes = rule_changes(before, tuple(rules))
+    changes = report.lines()
     for participant in session.scalars(
         select(Participant).where(
             Participant.programme_id == programme.id, Participant.archived_at.is_(None)
@@ -222,25 +224,6 @@ def save_schedule(
     )
     session.flush()
     return changes
-
-
-def rule_changes(before: Sequence[RuleSpec], after: Sequence[RuleSpec]) -> list[str]:
-    """What differs, as people read it: `old → new` for a rule of the same kind changed,
-    `added: …` and `removed: …` for the rest (order of the rules does not count)."""
-    removed = [r for r in before if r not in after]
-    added = [r for r in after if r not in before]
-    lines = []
-    for old in list(removed):
-        new = next((r for r in added if r.kind is old.kind), None)
-        if new is not None:
-            lines.append(f"{rule_line(old)} → {rule_line(new)}")
-            removed.remove(old)
-            added.remove(new)
-    lines += [f"removed: {rule_line(r)}" for r in removed]
-    lines += [f"added: {rule_line(r)}" for r in added]
-    if not lines and list(before) != list(after):
-        lines.append("rules reordered")
-    return lines
 
 
 def _queued(session: Session, participant_ids: list[int]) -> dict[int, list[Reminder]]:

@@ -65,7 +65,7 @@ def preview_import(
     session: Session,
     now: datetime,
     coordinator_email: str,
-    languages: Collection[str] | None = None,
+    languages: Collection[str],
 ) -> ImportPreview:
     """Every problem of the file, else every change it would make; writes nothing.
 
@@ -104,7 +104,7 @@ def apply_import(
     now: datetime,
     coordinator_email: str,
     actor: str,
-    languages: Collection[str] | None = None,
+    languages: Collection[str],
 ) -> ImportPreview:
     """Apply the file previewed; ImportChanged (nothing applied) when it is not that one.
 
@@ -153,10 +153,10 @@ def _prepared(
     data: bytes,
     session: Session,
     coordinator_email: str,
-    languages: Collection[str] | None,
+    languages: Collection[str],
 ) -> PreparedImport:
-    source = read_import_source(filename, data)
-    prepared = source.prepare(session=session, slug=programme.slug, languages=languages)
+    source = read_import_source(filename, data, languages=languages)
+    prepared = source.prepare(session=session, slug=programme.slug)
     if coordinator_email not in {c.email for c in prepared.spec.coordinators}:
         raise TrackerError(
             f"{filename} does not list you ({coordinator_email}) among the programme's "
