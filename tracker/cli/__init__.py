@@ -51,9 +51,12 @@ def _register() -> None:
     from tracker.cli import (
         coordinator_commands,
         demo_commands,
+        editing_commands,
+        export_commands,
         inbound_commands,
         outbox_commands,
         programme_commands,
+        schedule_commands,
         sending_commands,
         service_commands,
         web_commands,
@@ -65,6 +68,9 @@ def _register() -> None:
     coordinator_commands.register(main)
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
+    schedule_commands.register(main)
+    export_commands.register(main)
+    editing_commands.register(main)
     web_commands.register(main)
     outbox_commands.register(main)
 

@@ -15,8 +15,7 @@ from tracker.db import migrate
 from tracker.errors import ProgrammeFileError, TrackerError
 from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.limits import ReadingLimits, too_large
-from tracker.programme.reading import read_programme_file
-from tracker.programme.spec import ProgrammeSpec
+from tracker.services.import_sources import ImportSource, read_import_source
 from tracker.services.importing import import_programme
 from tracker.services.status import programme_status
 
@@ -49,6 +48,12 @@ def db_upgrade() -> None:
 
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--programme",
+    "slug",
+    metavar="SLUG",
+    help="The programme a spreadsheet (.xlsx, .csv) of participants and actions updates.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @click.option(
     "--changes",
@@ -61,32 +66,42 @@ def db_upgrade() -> None:
     "--now", "now_text", metavar="ISO8601", help="The moment of the import (tests, replays)."
 )
 def import_command(
-    file: Path, dry_run: bool, list_all: bool, as_json: bool, now_text: str | None
+    file: Path,
+    slug: str | None,
+    dry_run: bool,
+    list_all: bool,
+    as_json: bool,
+    now_text: str | None,
 ) -> None:
-    """Load a programme file: all or nothing; a re-import updates in place.
+    """Load a programme file, or a spreadsheet of participants and actions into
+    programme SLUG: all or nothing; a re-import updates in place.
 
     Says what changes, old → new ("action 1 of grace@…: due 2019-09-30 →
     2019-10-31"); with --dry-run, what would change, writing nothing.
     """
     runtime = Runtime.from_environment()
-    spec = read_programme(file, runtime.settings)
-    for warning in spec.warnings:
-        click.echo(f"warning: {file}: {warning}", err=True)
+    source = read_programme(file, runtime.settings)
     now = parse_now(now_text)
     runtime.require_current_schema()
-    bar = progress_bar(
-        "Importing participants",
-        len(spec.participants),
-        enabled=wants_progress(as_json=as_json) and len(spec.participants) >= 100,
-    )
-    with runtime.session_factory() as session, bar as advance:
-        report = import_programme(spec, session=session, now=now, advance=advance)
+    with runtime.session_factory() as session:
+        prepared = source.prepare(session=session, slug=slug)
+        spec = prepared.spec
+        for warning in prepared.warnings:
+            click.echo(f"warning: {file}: {warning}", err=True)
+        bar = progress_bar(
+            "Importing participants",
+            len(spec.participants),
+            enabled=wants_progress(as_json=as_json) and len(spec.participants) >= 100,
+        )
+        with bar as advance:
+            report = import_programme(spec, session=session, now=now, advance=advance)
         if dry_run:
             session.rollback()
         else:
             session.commit()
     if as_json:
-        print_json({**report.to_json(), "dry_run": dry_run, "warnings": list(spec.warnings)})
+        warnings = list(prepared.warnings)
+        print_json({**report.to_json(), "dry_run": dry_run, "warnings": warnings})
         return
     verb = "would change" if dry_run else "changed"
     if not report.changed:
@@ -104,8 +119,8 @@ def import_command(
     )
 
 
-def read_programme(file: Path, settings: Settings) -> ProgrammeSpec:
-    """Read and validate a programme file within the configured limits."""
+def read_programme(file: Path, settings: Settings) -> ImportSource:
+    """Read and check a programme file or a spreadsheet within the configured limits."""
     limits = ReadingLimits(megabytes=settings.max_programme_mb)
     try:
         with file.open("rb") as handle:
@@ -116,12 +131,8 @@ def read_programme(file: Path, settings: Settings) -> ProgrammeSpec:
         raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
     if (problem := too_large(len(data), limits)) is not None:
         raise ProgrammeFileError(str(file), [problem])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TrackerError(f"{file}: not UTF-8 text") from None
     languages = template_languages(create_mail_environment())
-    return read_programme_file(text, path=str(file), languages=languages, limits=limits)
+    return read_import_source(str(file), data, languages=languages, limits=limits)
 
 
 @click.command("status")

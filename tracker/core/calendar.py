@@ -94,3 +94,21 @@ def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
     """
     wall = datetime.combine(day, at.replace(tzinfo=None, fold=0), tzinfo=zone)
     return wall.astimezone(UTC)
+
+
+def public_holidays(
+    country: str | None, first: date, last: date, *, language: str | None = None
+) -> list[tuple[date, str]]:
+    """The public holidays of `country` from `first` to `last`, with their names.
+
+    Names are in `language` (like "zh_CN") where the holiday data has it, else
+    in the data's default language. No country: none.
+    """
+    if country is None or last < first:
+        return []
+    years = range(first.year, last.year + 1)
+    try:
+        calendar = holidays.country_holidays(country.upper(), years=years, language=language)
+    except NotImplementedError:
+        return []
+    return sorted((day, name) for day, name in calendar.items() if first <= day <= last)

@@ -263,3 +263,11 @@ def _insert_all(
 def _batches(rows: Sequence[T]) -> Iterator[Sequence[T]]:
     for start in range(0, len(rows), _BATCH):
         yield rows[start : start + _BATCH]
+
+
+def facts_for(
+    participants: Sequence[Participant], *, session: Session
+) -> dict[int, planner.ParticipantFacts]:
+    """The planner's facts for each participant (actions and programme loaded), by id."""
+    history = _history(session, [p.id for p in participants])
+    return {p.id: participant_facts(p, *history.get(p.id, ((), frozenset()))) for p in participants}

@@ -88,7 +88,19 @@ def create_app(
 
 def _blueprints() -> list[Blueprint]:
     """Every area of the dashboard: one blueprint module each."""
-    from tracker.web import auth, outbox, participants, preview, programmes, review
+    from tracker.web import (
+        auth,
+        editing,
+        exports,
+        imports,
+        outbox,
+        participants,
+        preview,
+        programmes,
+        report,
+        review,
+        schedule,
+    )
 
     return [
         auth.blueprint,
@@ -97,6 +109,11 @@ def _blueprints() -> list[Blueprint]:
         review.blueprint,
         outbox.blueprint,
         preview.blueprint,
+        schedule.blueprint,
+        imports.blueprint,
+        exports.blueprint,
+        report.blueprint,
+        editing.blueprint,
     ]
 
 
