@@ -20,14 +20,16 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    String,
     Table,
-    Text,
     UniqueConstraint,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Every text column stores only what every engine can store (no NUL, no lone
+# surrogate): in this module, String and Text are the safe types of `types`.
+from tracker.db.types import SafeString as String
+from tracker.db.types import SafeText as Text
 from tracker.db.types import UtcDateTime
 
 NAMING_CONVENTION = {
@@ -41,7 +43,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), str: String()}
 
 
 programme_coordinators = Table(
