@@ -73,6 +73,7 @@ class RecordedUpdate:
     status: ActionStatus | None
     percent: int | None
     note: str = ""
+    question: bool = False  # the participant asks the coordinators something here
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +85,7 @@ class AcknowledgementContext:
     programme_name: str
     updates: tuple[RecordedUpdate, ...]
     unknown_refs: tuple[str, ...] = ()  # refs the reply named that match no action
+    known_refs: tuple[str, ...] = ()  # the participant's actions, to name beside unknown refs
     coordinator_names: tuple[str, ...]
     opt_out_url_or_address: str
 
