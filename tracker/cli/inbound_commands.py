@@ -18,7 +18,7 @@ from tracker.cli.terminal import printable
 from tracker.clock import SystemClock
 from tracker.db.locks import exclusive
 from tracker.errors import TrackerError
-from tracker.inbound.parse import parse_message, to_contract_json
+from tracker.inbound.parse import parse_message, reading_details, to_contract_json
 from tracker.mail.imap import FetchReport, fetch_new_messages
 from tracker.services.intake import IntakeResult, ingest, process_stored, reprocess
 from tracker.services.review import update_history
@@ -42,12 +42,19 @@ def _read_input(source: str) -> bytes:
 
 @click.command("parse")
 @click.argument("file", metavar="FILE|-")
+@click.option(
+    "--refs",
+    metavar="A,B",
+    help="The participant's action refs, comma-separated: read the reply as intake does "
+    "for that participant (refs like 'A1' or '2.1'; other refs are reported as unknown).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
-def parse_command(file: str, as_json: bool) -> None:
+def parse_command(file: str, refs: str | None, as_json: bool) -> None:
     """Show what the tracker reads in one message (no database needed)."""
-    parsed = parse_message(_read_input(file))
+    known_refs = _refs_option(refs)
+    parsed = parse_message(_read_input(file), known_refs=known_refs)
     if as_json:
-        print_json(to_contract_json(parsed))
+        print_json(to_contract_json(parsed) | reading_details(parsed))
         return
     click.echo(
         f"kind:      {parsed.kind.value}"
@@ -56,6 +63,8 @@ def parse_command(file: str, as_json: bool) -> None:
     if parsed.problem:
         click.echo(f"problem:   {parsed.problem}")
     click.echo(f"from:      {parsed.from_address or '-'}")
+    if parsed.sender is None:
+        click.echo(f"sender:    not trusted: {parsed.sender_problem}")
     click.echo(f"subject:   {parsed.subject}")
     click.echo(f"language:  {parsed.language}")
     click.echo(f"token:     {parsed.token or '-'}")
@@ -70,8 +79,22 @@ def parse_command(file: str, as_json: bool) -> None:
         click.echo(
             f"update {update.ref}: {status}{percent}" + (f" — {update.note}" if update.note else "")
         )
+    for ref in parsed.unknown_refs:
+        yours = f"; the refs given are {', '.join(known_refs)}" if known_refs else ""
+        click.echo(f"unknown:   no action {ref}{yours}")
+    for question in parsed.questions:
+        click.echo(f"question:  {question}")
     if parsed.general_note:
         click.echo(f"general:   {parsed.general_note}")
+
+
+def _refs_option(refs: str | None) -> list[str] | None:
+    if refs is None:
+        return None
+    known = [ref.strip() for ref in refs.split(",") if ref.strip()]
+    if not known:
+        raise click.BadParameter("give at least one ref, like --refs 1,2", param_hint="--refs")
+    return known
 
 
 @click.command("ingest")

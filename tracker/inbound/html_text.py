@@ -14,7 +14,11 @@ than any text pattern, so those parts are dropped here:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from html.parser import HTMLParser
+
+from tracker.inbound.html_markup import LONE_LT, bounded_markup
+from tracker.inbound.limits import MAX_HTML_DEPTH, BeyondBounds
 
 _BLOCK_TAGS = frozenset(
     {
@@ -30,6 +34,8 @@ _VOID_TAGS = frozenset(
 _INVISIBLE_TAGS = frozenset({"head", "script", "style", "title", "template", "xml"})
 _QUOTE_MARKERS = ("gmail_quote", "moz-cite-prefix", "yahoo_quoted", "olk_src_body_section")
 _TRUNCATE_MARKERS = ("divrplyfwdmsg", "mail-editor-reference-message-container")
+# Elements that a new sibling of the same name closes ("<p>one<p>two"), as browsers do.
+_CLOSED_BY_SIBLING = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option"})
 _WHITESPACE_RUN = re.compile(r"[ \t\r\n\f\v]+")
 
 
@@ -41,6 +47,7 @@ class _TextCollector(HTMLParser):
         self.lines: list[str] = []
         self._current: list[str] = []
         self._stack: list[str] = []
+        self._open = Counter[str]()  # the stack's tags, so "is it open?" costs no scan
         self._skip_depth: int | None = None  # stack depth where a skipped subtree began
         self._pre_depth = 0
         self.truncated = False
@@ -52,7 +59,12 @@ class _TextCollector(HTMLParser):
         if tag in _VOID_TAGS:
             self._void(tag)
             return
+        if tag in _CLOSED_BY_SIBLING and self._stack and self._stack[-1] == tag:
+            self.handle_endtag(tag)
+        if len(self._stack) >= MAX_HTML_DEPTH:
+            raise BeyondBounds(f"HTML nesting deeper than {MAX_HTML_DEPTH} levels")
         self._stack.append(tag)
+        self._open[tag] += 1
         if self._skip_depth is not None:
             return
         marks = " ".join(f"{value or ''}" for name, value in attrs if name in ("id", "class"))
@@ -81,11 +93,12 @@ class _TextCollector(HTMLParser):
             self.handle_endtag(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        if self.truncated or tag in _VOID_TAGS or tag not in self._stack:
+        if self.truncated or tag in _VOID_TAGS or not self._open[tag]:
             return
         # Close up to the matching open tag: mail HTML leaves many tags unclosed.
         while self._stack:
             closed = self._stack.pop()
+            self._open[closed] -= 1
             if self._skip_depth is not None and len(self._stack) < self._skip_depth:
                 self._skip_depth = None
                 if closed == tag:
@@ -140,12 +153,12 @@ class _TextCollector(HTMLParser):
 
 
 def html_to_text(html: str) -> str:
-    """The visible, unquoted text of an HTML mail body, one line per block or `<br>`."""
+    """The visible, unquoted text of an HTML mail body, one line per block or `<br>`.
+
+    Raises `BeyondBounds` for markup past the reader's bounds (tags, nesting).
+    """
     collector = _TextCollector()
-    try:
-        collector.feed(html)
-        collector.close()
-    except (AssertionError, ValueError, RecursionError):
-        pass  # keep what was read before the markup became unreadable
-    text = collector.text().replace("\xa0", " ")
+    collector.feed(bounded_markup(html))
+    collector.close()
+    text = collector.text().replace("\xa0", " ").replace(LONE_LT, "<")
     return re.sub(r"\n{3,}", "\n\n", text).strip()

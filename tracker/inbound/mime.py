@@ -22,6 +22,7 @@ from tracker.inbound.html_text import html_to_text
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_ENCODED_WORDS = re.compile(r"(\?=)\s+(=\?)")
+_CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
 def read_message(raw: bytes) -> Message:
@@ -51,6 +52,12 @@ def _decode_encoded_word(encoding: str, payload: str) -> bytes:
     return quopri.decodestring(data.replace(b"_", b" "), header=True)
 
 
+def unfold_raw_value(value: str) -> str:
+    """A raw header value unfolded, its 8-bit octets decoded, encoded-words left as written."""
+    text = decode_text(_raw_header_bytes(value))
+    return re.sub(r"\r?\n[ \t]", " ", text).replace("\r", "").replace("\n", "").replace("\x00", "")
+
+
 def decode_header_value(value: str) -> str:
     """A header's text: 8-bit octets and RFC 2047 encoded words decoded, lines unfolded.
 
@@ -58,15 +65,14 @@ def decode_header_value(value: str) -> str:
     2. Join adjacent encoded words (whitespace between them is not text), then
        decode each with its declared charset, widened by `decode_text`.
     """
-    text = decode_text(_raw_header_bytes(value))
-    text = re.sub(r"\r?\n[ \t]", " ", text).replace("\r", "").replace("\n", "")
-    text = _BETWEEN_ENCODED_WORDS.sub(r"\1\2", text)
+    text = _BETWEEN_ENCODED_WORDS.sub(r"\1\2", unfold_raw_value(value))
 
     def replace(match: re.Match[str]) -> str:
         charset = match.group(1).split("*", 1)[0]  # drop an RFC 2231 language suffix
         return decode_text(_decode_encoded_word(match.group(2), match.group(3)), charset)
 
-    return _ENCODED_WORD.sub(replace, text).strip()
+    # A decoded encoded-word may hold CR, LF, NUL or other controls: never part of a header's text.
+    return _CONTROLS.sub(" ", _ENCODED_WORD.sub(replace, text)).strip()
 
 
 def header_values(message: Message, name: str) -> list[str]:
@@ -74,6 +80,20 @@ def header_values(message: Message, name: str) -> list[str]:
     wanted = name.lower()
     return [
         decode_header_value(value)
+        for key, value in message.raw_items()
+        if key.lower() == wanted and isinstance(value, str)
+    ]
+
+
+def raw_header_values(message: Message, name: str) -> list[str]:
+    """Every occurrence of header `name`, unfolded, encoded-words not yet decoded.
+
+    Structured fields (addresses) must be parsed before their encoded-words are
+    decoded: decoding first is how an `=40` becomes an `@` in an address.
+    """
+    wanted = name.lower()
+    return [
+        unfold_raw_value(value)
         for key, value in message.raw_items()
         if key.lower() == wanted and isinstance(value, str)
     ]

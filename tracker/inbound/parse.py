@@ -12,13 +12,38 @@ from email.message import Message
 from tracker.core.model import MessageKind
 from tracker.core.tokens import find_token
 from tracker.inbound.classify import classify_message
-from tracker.inbound.grammar import read_updates
+from tracker.inbound.grammar import ReplyReading, read_reply, read_updates
 from tracker.inbound.language import detect_language
-from tracker.inbound.mime import addresses_in, body_text, header_text, header_values, read_message
+from tracker.inbound.limits import (
+    BeyondBounds,
+    address_field_defect,
+    raw_defect,
+    shorten_blank_runs,
+    text_defect,
+    tree_defect,
+)
+from tracker.inbound.mime import (
+    addresses_in,
+    body_text,
+    header_text,
+    header_values,
+    raw_header_values,
+    read_message,
+)
+from tracker.inbound.prose import questions_in
 from tracker.inbound.quotes import strip_quoted_text
 from tracker.inbound.results import ActionUpdate, ParsedMessage
+from tracker.inbound.senders import read_sender
 
-__all__ = ["ActionUpdate", "ParsedMessage", "parse_message", "read_updates", "to_contract_json"]
+__all__ = [
+    "READER_FAILED",
+    "ActionUpdate",
+    "ParsedMessage",
+    "parse_message",
+    "read_updates",
+    "reading_details",
+    "to_contract_json",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +54,9 @@ _REPLY_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To")
+_ADDRESS_HEADERS = ("From", "Sender", "Reply-To", *_RECIPIENT_HEADERS)
+# The reason given when the reader itself failed: a fault of the tracker, not of the message.
+READER_FAILED = "the tracker could not read this message (a fault in the tracker, logged)"
 
 
 def _message_ids(value: str | None) -> tuple[str, ...]:
@@ -56,15 +84,59 @@ def _reply_token(message: Message) -> str | None:
     return None
 
 
-def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
-    """Steps of `parse_message` that may meet hostile input; the caller catches."""
-    message = read_message(raw)
-    senders = addresses_in(header_values(message, "From"))
-    recipients: list[str] = []
+def _recipients(message: Message) -> tuple[str, ...]:
+    """Every recipient address, in order of first appearance (a dict keeps it linear)."""
+    found: dict[str, None] = {}
     for name in _RECIPIENT_HEADERS:
         for _, address in addresses_in(header_values(message, name)):
-            if address not in recipients:
-                recipients.append(address)
+            found.setdefault(address, None)
+    return tuple(found)
+
+
+def _address_defect(message: Message) -> str | None:
+    for name in _ADDRESS_HEADERS:
+        for value in raw_header_values(message, name):
+            defect = address_field_defect(name, value)
+            if defect is not None:
+                return defect
+    return None
+
+
+def _not_read(problem: str, reason: str) -> ParsedMessage:
+    """A message the reader did not read: the problem and its reason, nothing else."""
+    return ParsedMessage(
+        problem=problem, kind_reason=reason, sender_problem=f"the message was not read: {reason}"
+    )
+
+
+def _too_complex(message: Message | None, reason: str) -> ParsedMessage:
+    """A message beyond the reader's bounds: what is safe to show, and the defect."""
+    if message is None:
+        return _not_read("too_complex", reason)
+    message_ids = _message_ids(header_text(message, "Message-ID"))
+    return ParsedMessage(
+        message_id=message_ids[0] if message_ids else None,
+        subject=header_text(message, "Subject") or "",
+        problem="too_complex",
+        kind_reason=reason,
+        sender_problem="the message was not read: " + reason,
+    )
+
+
+def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    """Steps 2-6 of `parse_message`."""
+    raw = shorten_blank_runs(raw)
+    defect = raw_defect(raw)
+    if defect is not None:
+        return _too_complex(None, defect)
+    message = read_message(raw)
+    if not message.keys():
+        return _not_read("unreadable", "no header fields: not an email")
+    defect = tree_defect(message) or _address_defect(message)
+    if defect is not None:
+        return _too_complex(message, defect)
+    senders = addresses_in(header_values(message, "From"))
+    sender = read_sender(message)
     subject = header_text(message, "Subject") or ""
     in_reply_to_ids = _message_ids(header_text(message, "In-Reply-To"))
     references = _message_ids(" ".join(header_values(message, "References")))
@@ -74,11 +146,15 @@ def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
     )
     classification = classify_message(message, has_reply_markers=has_reply_markers)
     body, was_html = body_text(message)
+    defect = text_defect(body)
+    if defect is not None:
+        return _too_complex(message, defect)
     reply_text = strip_quoted_text(body)
-    updates: tuple[ActionUpdate, ...] = ()
-    general_note = ""
+    reading = ReplyReading(updates=(), general_note="", unknown_refs=())
+    questions: tuple[str, ...] = ()
     if classification.kind in (MessageKind.REPLY, MessageKind.OTHER):
-        updates, general_note = read_updates(reply_text, known_refs)
+        reading = read_reply(reply_text, known_refs)
+        questions = questions_in(reply_text)
     message_ids = _message_ids(header_text(message, "Message-ID"))
     return ParsedMessage(
         message_id=message_ids[0] if message_ids else None,
@@ -86,15 +162,19 @@ def _read(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
         references=references,
         from_address=senders[0][1] if senders else None,
         from_name=(senders[0][0] or None) if senders else None,
-        recipients=tuple(recipients),
+        sender=sender.address,
+        sender_problem=sender.problem,
+        recipients=_recipients(message),
         subject=subject,
         date=_message_date(header_text(message, "Date")),
         kind=classification.kind,
         kind_reason=classification.reason,
         language=detect_language(reply_text or subject),
         reply_text=reply_text,
-        updates=updates,
-        general_note=general_note,
+        updates=reading.updates,
+        general_note=reading.general_note,
+        unknown_refs=reading.unknown_refs,
+        questions=questions,
         token=token,
         bounced_recipients=classification.bounced_recipients,
         bounce_is_temporary=classification.temporary,
@@ -110,23 +190,34 @@ def parse_message(
 ) -> ParsedMessage:
     """Everything the tracker reads in one raw RFC 5322 message; never raises.
 
-    1. Refuse messages over `max_bytes` (kind other, problem "too_large").
-    2. Parse the MIME structure and decode headers whatever their charset.
-    3. Classify: bounce, auto-reply, reply or other (`classify_message`).
-    4. Take the body a person wrote (text/plain, else HTML as text), strip
+    1. Refuse messages over `max_bytes` (problem "too_large").
+    2. Check the bounds (`limits`): header fields, MIME nesting and parts,
+       addresses per field; beyond them, problem "too_complex" with the defect.
+    3. Parse the MIME structure and decode headers whatever their charset;
+       read the sender strictly (`senders.read_sender`).
+    4. Classify: bounce, auto-reply, reply or other (`classify_message`).
+    5. Take the body a person wrote (text/plain, else HTML as text), strip
        quoted mail, signature and device trailers (`strip_quoted_text`).
-    5. For replies and other human mail, read the action updates in it.
-    Anything unreadable becomes kind other with problem "unreadable".
+    6. For replies and other human mail, read the action updates, unknown
+       refs, general note and questions in it.
+    Input that is not a message at all is "unreadable", with the reason. A
+    failure of the reader itself (a bug, not a defect of the input) is logged
+    and also held as "unreadable", with `READER_FAILED` as the reason, so that
+    the message waits for `tracker reprocess` after the fix.
     """
     if not isinstance(raw, bytes | bytearray | memoryview):
-        return ParsedMessage(problem="unreadable", kind_reason="not bytes")
+        return _not_read("unreadable", "not bytes")
     if len(raw) > max_bytes:
-        return ParsedMessage(problem="too_large", kind_reason=f"over {max_bytes} bytes")
+        return _not_read("too_large", f"over {max_bytes} bytes")
+    if not bytes(raw).strip():
+        return _not_read("unreadable", "the message is empty")
     try:
         return _read(bytes(raw), known_refs)
-    except Exception:  # hostile input must never stop ingestion; log it for a fix
-        logger.warning("action=parse_failed size=%d", len(raw), exc_info=True)
-        return ParsedMessage(problem="unreadable", kind_reason="message could not be parsed")
+    except BeyondBounds as beyond:
+        return _too_complex(None, beyond.reason)
+    except Exception:  # a bug of ours: never lose the message over it, but say so loudly
+        logger.exception("action=parse_failed size=%d", len(raw))
+        return _not_read("unreadable", READER_FAILED)
 
 
 def to_contract_json(parsed: ParsedMessage) -> dict[str, object]:
@@ -145,4 +236,17 @@ def to_contract_json(parsed: ParsedMessage) -> dict[str, object]:
             for update in parsed.updates
         ],
         "token": parsed.token,
+    }
+
+
+def reading_details(parsed: ParsedMessage) -> dict[str, object]:
+    """What `tracker parse --json` adds to the contract's document: the rest of the reading."""
+    return {
+        "general_note": parsed.general_note,
+        "unknown_refs": list(parsed.unknown_refs),
+        "questions": list(parsed.questions),
+        "sender": parsed.sender,
+        "sender_problem": parsed.sender_problem,
+        "problem": parsed.problem,
+        "problem_reason": parsed.kind_reason if parsed.problem else None,
     }

@@ -24,6 +24,13 @@ _ATTRIBUTION_MAX_LINES = 3
 # Quoted lines this long were hard-wrapped by the client; the unquoted line
 # right after one is its tail, not an inline answer.
 _WRAPPED_QUOTE_LENGTH = 60
+# A line longer than this is prose, never a banner, header line, attribution
+# or trailer; the patterns never see it, so their cost per line is bounded.
+_MARKER_MAX_CHARS = 1000
+# Runs of blank lines longer than this are shortened before reading: every
+# look-ahead below spans fewer lines, and the result keeps one blank line anyway.
+_MAX_BLANK_RUN = 5
+_LONG_BLANK_RUN = re.compile(rf"\n(?:[ \t]*\n){{{_MAX_BLANK_RUN + 1},}}")
 
 
 def _is_address_tail(line: str) -> bool:
@@ -38,7 +45,7 @@ def _names_date_and_address(text: str) -> bool:
 def normalise_text(text: str) -> str:
     """One newline convention, ordinary spaces, no invisible characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    return text.translate(_INVISIBLE)
+    return text.translate(_INVISIBLE).replace("\x00", "")
 
 
 def _attribution_length(lines: list[str], index: int) -> int:
@@ -48,7 +55,7 @@ def _attribution_length(lines: list[str], index: int) -> int:
     and up to two following ones are joined and tested together.
     """
     first = lines[index].strip()
-    if not first or QUOTED_LINE.match(first):
+    if not first or len(first) > _MARKER_MAX_CHARS or QUOTED_LINE.match(first):
         return 0
     joined = ""
     for span in range(1, _ATTRIBUTION_MAX_LINES + 1):
@@ -60,7 +67,9 @@ def _attribution_length(lines: list[str], index: int) -> int:
         joined = f"{joined} {part}".strip()
         if len(joined) > _ATTRIBUTION_MAX_CHARS:
             return 0
-        if ATTRIBUTION_END.search(joined) and ATTRIBUTION_EVIDENCE.search(joined):
+        if _may_end_attribution(joined) and ATTRIBUTION_END.search(joined):
+            if not ATTRIBUTION_EVIDENCE.search(joined):
+                continue
             # A wrapped attribution must open like one or name both a date and
             # an address; a single line may open with anything (Gmail's Chinese
             # UI opens with the name: "Name <a@b> 于…写道：").
@@ -78,8 +87,16 @@ def _attribution_length(lines: list[str], index: int) -> int:
     return 0
 
 
+def _may_end_attribution(text: str) -> bool:
+    """A cheap test that lets most lines skip the attribution pattern: every form ends so."""
+    tail = text.rstrip()[-6:].lower()
+    return tail.endswith((":", "：", ">", "wrote"))
+
+
 def _is_header_block(lines: list[str], index: int) -> bool:
     """Whether an Outlook-style header block ("From:/Sent:/To:/Subject:") starts at `index`."""
+    if len(lines[index]) > _MARKER_MAX_CHARS:
+        return False
     if not HEADER_FROM_LINE.match(lines[index]):
         # Some clients open the block with the date: "Date: …\nFrom: …".
         if not HEADER_ANY_LINE.match(lines[index]):
@@ -96,8 +113,9 @@ def find_quote_start(lines: list[str]) -> tuple[int, str | None]:
     Kinds: "banner" ("-----Original Message-----", "---- 原始邮件 ----"),
     "headers" (an Outlook header block), "attribution" ("On … wrote:").
     """
+    last_written = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
     for index, line in enumerate(lines):
-        if QUOTED_LINE.match(line):
+        if len(line) > _MARKER_MAX_CHARS or QUOTED_LINE.match(line):
             continue
         if BANNER.match(line):
             return index, "banner"
@@ -105,7 +123,7 @@ def find_quote_start(lines: list[str]) -> tuple[int, str | None]:
             return index, "headers"
         if _attribution_length(lines, index):
             return index, "attribution"
-        if _is_device_trailer(line) and any(rest.strip() for rest in lines[index + 1 :]):
+        if index < last_written and _is_device_trailer(line):
             # Phone clients put the trailer between the reply and the quoted mail.
             return index, "trailer"
     return len(lines), None
@@ -135,6 +153,8 @@ def _inline_answers(rest: list[str]) -> list[str]:
 
 
 def _is_device_trailer(line: str) -> bool:
+    if len(line) > _MARKER_MAX_CHARS:
+        return False
     return bool(DEVICE_TRAILER.match(line)) and len(line.split()) <= TRAILER_MAX_WORDS
 
 
@@ -144,19 +164,20 @@ def _drop_signature_and_trailers(lines: list[str]) -> list[str]:
         if SIGNATURE_DELIMITER.match(line.rstrip("\n")) and index > 0:
             lines = lines[:index]
             break
-    while lines:
-        last = lines[-1].strip()
-        if not last or RULE_LINE.match(last) or _is_device_trailer(last):
-            lines = lines[:-1]
-            continue
-        break
-    return lines
+    end = len(lines)
+    while end:
+        last = lines[end - 1].strip()
+        is_rule = len(last) <= _MARKER_MAX_CHARS and RULE_LINE.match(last)
+        if last and not is_rule and not _is_device_trailer(last):
+            break
+        end -= 1
+    return lines[:end]
 
 
 def strip_quoted_text(text: str) -> str:
     """What the sender wrote in this message, from a plain-text body.
 
-    1. Normalise newlines and spaces.
+    1. Normalise newlines and spaces; shorten long runs of blank lines.
     2. Find where quoted earlier mail starts (banner, header block or
        attribution); everything from there on is the earlier mail, except the
        sender's own lines typed between or after `>`-quoted lines (inline
@@ -166,7 +187,8 @@ def strip_quoted_text(text: str) -> str:
        iPhone", "发自我的iPhone") and separator rules off the end.
     5. Trim trailing spaces on each line and blank lines around the text.
     """
-    lines = normalise_text(text).split("\n")
+    text = _LONG_BLANK_RUN.sub("\n" * (_MAX_BLANK_RUN + 1), normalise_text(text))
+    lines = text.split("\n")
     start, kind = find_quote_start(lines)
     kept = lines[:start]
     if kind == "attribution":
