@@ -104,6 +104,16 @@ class DigestParticipant:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DigestQuestion:
+    """A question a participant asked during the digest's period, for the coordinators."""
+
+    name: str
+    organisation: str | None
+    asked_on: date
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DigestContext:
     """The coordinators' weekly digest of one programme."""
 
@@ -115,6 +125,7 @@ class DigestContext:
     participants: tuple[DigestParticipant, ...]
     held_for_review: int = 0
     dashboard_url: str | None = None
+    questions: tuple[DigestQuestion, ...] = ()  # asked during the period, oldest first
 
 
 MailContext = ReminderContext | EscalationContext | AcknowledgementContext | DigestContext

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.core.model import ActionStatus, InboundState, ParticipantState, ReminderKind
 from tracker.db.orm import Action, Event, InboundMessage, Participant, Programme, Reminder, Update
 from tracker.db.session import insert_for
-from tracker.mail.contexts import DigestContext, DigestParticipant
+from tracker.mail.contexts import DigestContext, DigestParticipant, DigestQuestion
 from tracker.services.presenting import action_lines, local_date, recorded_update
 
 log = logging.getLogger(__name__)
@@ -170,4 +170,14 @@ def digest_context(reminder: Reminder, *, session: Session) -> DigestContext:
             for p in participants
         ),
         held_for_review=int(held or 0),
+        questions=tuple(
+            DigestQuestion(
+                name=u.participant.name,
+                organisation=u.participant.organisation,
+                asked_on=local_date(u.at, programme.timezone).date(),
+                text=u.note,
+            )
+            for u in updates
+            if u.question
+        ),
     )
