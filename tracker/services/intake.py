@@ -150,7 +150,8 @@ def mark_failed(
     """Record that processing raised: state `failed`, the reason in one line."""
     reason = str(error) if isinstance(error, ReadingFailed) else _one_line(error)
     details = error.details if isinstance(error, ReadingFailed) else ""
-    log.error("action=inbound.failed inbound=%s reason=%s", inbound_id, reason)
+    # Info, like a held message: the commands report it, `tracker run` logs at info.
+    log.info("action=inbound.failed inbound=%s reason=%s", inbound_id, reason)
     log.debug("action=inbound.failed inbound=%s %s", inbound_id, details, exc_info=not details)
     with session_factory.begin() as session:
         inbound = session.get_one(InboundMessage, inbound_id)
