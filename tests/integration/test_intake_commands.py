@@ -300,3 +300,28 @@ def test_fetch_mail_says_what_it_fetched_and_recorded(
         "fetched 1, stored 1, failed 0",
     ]
     assert tracker("fetch-mail", env=imap_env).stdout.strip() == "fetched 0, stored 0, failed 0"
+
+
+def test_what_parse_with_the_refs_shows_is_what_ingest_records(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    body = (
+        "Hi Programme Office,\n"
+        "1 - started, about 30% done\n"
+        "第2项：受阻，等待预算批复\n"
+        "3: done\n"
+        "Could you send me the template?\n"
+        "Thanks,\nWang"
+    )
+    path = tmp_path / "reply.eml"
+    path.write_bytes(reply_to(check_in(env), body))
+    parsed = tracker("parse", str(path), "--refs", "1,2", "--json", env=env).json()
+    recorded = tracker("ingest", str(path), "--now", LATER, "--json", env=env).json()
+    assert recorded["state"] == "processed"
+    fields = ("ref", "status", "percent", "note")
+    assert [tuple(u[f] for f in fields) for u in recorded["updates"] if u["ref"]] == [
+        tuple(u[f] for f in fields) for u in parsed["updates"]
+    ]
+    assert [u["note"] for u in recorded["updates"] if u["question"]] == parsed["questions"]
+    assert parsed["unknown_refs"] == ["3"]
+    assert "no action 3 for this participant" in recorded["detail"]
