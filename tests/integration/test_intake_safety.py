@@ -247,3 +247,19 @@ def test_nul_in_the_subject_and_body_is_stored_read_and_recorded_on_both_engines
         [result.inbound_id], session_factory=session_factory, secret_key=TEST_SECRET_KEY, now=LATER
     )
     assert [r.state for r in again] == ["processed"]
+
+
+def test_the_digest_counts_a_failed_message_among_those_waiting_for_review(
+    session_factory: sessionmaker[Session], sent: EmailMessage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("tracker.services.deciding.apply_reply", broken)
+    assert take(session_factory, reply_to(sent, "1: done")).state == "failed"
+    digest = next(
+        m
+        for m in send_pass(session_factory, datetime(2019, 7, 1, 0, 30, tzinfo=UTC))
+        if m["X-Tracker-Kind"] == "digest"
+    )
+    assert "另有1封来信待您审核" in digest.get_body(("plain",)).get_content()

@@ -140,7 +140,8 @@ def digest_context(reminder: Reminder, *, session: Session) -> DigestContext:
     )
     held = session.scalar(
         select(func.count(InboundMessage.id)).where(
-            InboundMessage.state == InboundState.HELD.value,
+            # Failed ones wait for a coordinator too (`tracker review` lists both).
+            InboundMessage.state.in_([InboundState.HELD.value, InboundState.FAILED.value]),
             or_(
                 InboundMessage.participant_id.in_([p.id for p in participants]),
                 InboundMessage.participant_id.is_(None),
