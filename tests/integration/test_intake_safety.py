@@ -19,11 +19,11 @@ from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET_KEY
-from tests.integration.test_reading import never_finishes
+from tests.integration.test_reading import fails_itself, never_finishes
 from tests.mailflow import load_programme, reply_to, send_pass
 from tracker.db.orm import InboundMessage, Update
 from tracker.db.session import make_engine, make_session_factory
-from tracker.inbound.parse import ParsedMessage
+from tracker.inbound.parse import READER_FAILED, ParsedMessage
 from tracker.services.intake import ingest, process_stored, reprocess
 from tracker.services.reading import ReadingLimits, parse_with_refs
 from tracker.services.status import programme_status
@@ -166,6 +166,15 @@ def test_a_failed_message_never_blocks_the_next_one_and_is_not_retried_by_the_se
     assert (
         process_stored(session_factory=session_factory, secret_key=TEST_SECRET_KEY, now=LATER) == []
     )
+
+
+def test_a_fault_of_the_reader_is_a_failed_message_not_an_unreadable_one(
+    session_factory: sessionmaker[Session], sent: EmailMessage
+) -> None:
+    result = take(
+        session_factory, reply_to(sent, "1: done"), limits=ReadingLimits(reader=fails_itself)
+    )
+    assert (result.state, result.reason, result.detail) == ("failed", None, READER_FAILED)
 
 
 HOSTILE_SHAPES = {

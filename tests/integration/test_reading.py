@@ -9,7 +9,7 @@ from collections.abc import Collection
 
 import pytest
 
-from tracker.inbound.parse import ParsedMessage, parse_message
+from tracker.inbound.parse import READER_FAILED, ParsedMessage, parse_message
 from tracker.services.reading import ReadingFailed, ReadingLimits, read_within_budget
 
 REPLY = (
@@ -36,6 +36,10 @@ def dies(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
 def wants_too_much_memory(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
     hog = bytearray(8 * 1024**3)
     raise AssertionError(f"allocated {len(hog)} bytes")
+
+
+def fails_itself(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    return ParsedMessage(problem="unreadable", kind_reason=READER_FAILED)
 
 
 def logs_and_reads(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
@@ -72,6 +76,7 @@ def test_a_reader_that_raises_is_one_line_naming_the_error() -> None:
     ("reader", "reason"),
     [
         (dies, "the reader stopped without an answer (exit code 3)"),
+        (fails_itself, READER_FAILED),
         (wants_too_much_memory, "reading it raised MemoryError: (no message)"),
     ],
 )

@@ -23,7 +23,12 @@ from functools import cache
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 
-from tracker.inbound.parse import DEFAULT_MAX_BYTES, ParsedMessage, parse_message
+from tracker.inbound.parse import (
+    DEFAULT_MAX_BYTES,
+    READER_FAILED,
+    ParsedMessage,
+    parse_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +85,8 @@ def read_within_budget(
     3. No answer in time: stop the child; the message is `too_complex`, and
        the reason says the budget ran out.
     4. The child answered with an exception, or died (a memory cap, a
-       crash): raise `ReadingFailed` with one line saying so.
+       crash), or the reader says it failed itself (`READER_FAILED`, a bug,
+       not a defect of the message): raise `ReadingFailed` with one line.
     5. Otherwise log what the child logged and return what it read.
 
     The reader must be importable by name (a module-level function): the
@@ -120,8 +126,11 @@ def read_within_budget(
         logging.getLogger(record.name).handle(record)
     if answer.error is not None:
         raise ReadingFailed(answer.error, answer.details)
-    assert answer.parsed is not None
-    return answer.parsed
+    parsed = answer.parsed
+    assert parsed is not None
+    if parsed.problem == "unreadable" and parsed.kind_reason == READER_FAILED:
+        raise ReadingFailed(READER_FAILED)
+    return parsed
 
 
 def _wait_for_answer(receiving: Connection, budget_seconds: float) -> tuple[_Answer | None, bool]:
