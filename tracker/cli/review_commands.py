@@ -51,7 +51,8 @@ def review_group(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"       {printable(row['detail'], keep_newlines=False)}")
     if document["held"]:
         click.echo(
-            "`tracker review show ID` shows a message; then `review assign` or `discard` it."
+            "see one with `tracker review show ID`, then `tracker review assign ID EMAIL` "
+            "or `tracker review discard ID`"
         )
 
 
@@ -89,8 +90,11 @@ def _view_text(view: MessageView) -> str:
         lines.append(f"why:       {view.why}")
     if view.detail:
         lines.append(f"detail:    {printable(view.detail, keep_newlines=False)}")
-    for name, value in view.headers:
-        lines.append(f"{name + ':':<10} {printable(value, keep_newlines=False)}")
+    headers = dict(view.headers)
+    for name in ("From", "To", "Cc", "Date", "Subject"):
+        if name in headers or name != "Cc":
+            value = printable(headers.get(name, "(none)"), keep_newlines=False)
+            lines.append(f"{name + ':':<10} {value}")
     received = view.received_at.strftime("%Y-%m-%d %H:%M UTC")
     lines.append(f"received:  {received} ({view.source}, {len(view.raw)} bytes)")
     if view.reading_problem:
