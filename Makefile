@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean translations
 
 $(BIN)/tracker: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,10 @@ $(BIN)/tracker: pyproject.toml
 
 install: $(BIN)/tracker
 
-# Sets everything up and runs the demo: on SQLite, no network.
+# Sets everything up, runs the demo (SQLite, no network), then serves the
+# coordinators' dashboard on it at http://127.0.0.1:8000/ until Ctrl+C.
 demo: $(BIN)/tracker
-	$(BIN)/tracker demo --no-serve --folder $(DEMO_DIR)
+	$(BIN)/tracker demo --folder $(DEMO_DIR)
 
 lint: $(BIN)/tracker
 	$(BIN)/ruff check .
@@ -27,6 +28,13 @@ lint: $(BIN)/tracker
 # (each test has its own database and its own servers on free ports).
 test: lint
 	$(BIN)/pytest -n auto
+
+# After changing a dashboard string: re-extract, merge into the Chinese catalogue
+# (translate what is new), and compile the .mo that is committed beside the .po.
+translations: $(BIN)/tracker
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d tracker/web/translations -l zh_Hans_CN --no-location --omit-header=false
+	$(BIN)/pybabel compile -d tracker/web/translations -l zh_Hans_CN
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -56,6 +56,8 @@ class Settings:
     imap: ImapSettings | None
     secret_key: str | None = field(repr=False)
     send_rate: int
+    # The web app's public base URL without a trailing slash; None: no links in mail.
+    public_url: str | None = None
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
@@ -112,6 +114,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         imap=imap,
         secret_key=get("TRACKER_SECRET_KEY", None),
         send_rate=send_rate,
+        public_url=_public_url(get("TRACKER_PUBLIC_URL", None)),
     )
 
 
@@ -188,6 +191,23 @@ def _reply_address(raw: str | None, from_address: str) -> str:
     if not _ADDRESS.fullmatch(raw.replace("{token}", "1.abcdefghijklmnop")):
         raise ConfigError(f"TRACKER_REPLY_ADDRESS: not an address pattern: {raw!r}")
     return raw
+
+
+def _public_url(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+        parts.port  # noqa: B018 - reading it validates the port
+    except ValueError:
+        raise ConfigError("TRACKER_PUBLIC_URL: the port is not a number") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"TRACKER_PUBLIC_URL: not a web address: {raw!r} (expected https://host[/path])"
+        )
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigError("TRACKER_PUBLIC_URL: takes no query, fragment or user name")
+    return raw.rstrip("/")
 
 
 def _positive_int(key: str, raw: str | None) -> int:

@@ -28,9 +28,11 @@ def reply(tmp_path: Path) -> Path:
 def test_parse_with_refs_reads_as_intake_does(reply: Path) -> None:
     result = run_tracker("parse", str(reply), "--refs", "A,B", "--json")
     assert result.code == 0, result.stderr
-    document = result.json()
     # The same call intake makes for a participant whose actions are A and B.
     expected = to_contract_json(parse_message(reply.read_bytes(), known_refs=["A", "B"]))
+    assert result.json() == expected
+    result = run_tracker("parse", str(reply), "--refs", "A,B", "--json", "--details")
+    document = result.json()
     assert {key: document[key] for key in expected} == expected
     assert document["updates"] == [
         {"ref": "A", "status": "in_progress", "percent": 30, "note": "started"}
@@ -63,7 +65,7 @@ def test_parse_text_names_unknown_refs_questions_and_an_untrusted_sender(
 
 
 def test_parse_without_refs_reads_numbers_only(reply: Path) -> None:
-    result = run_tracker("parse", str(reply), "--json")
+    result = run_tracker("parse", str(reply), "--json", "--details")
     assert result.code == 0, result.stderr
     assert result.json()["updates"] == []
     assert result.json()["unknown_refs"] == []
@@ -81,7 +83,7 @@ def test_parse_of_hostile_mail_says_why_in_one_document(tmp_path: Path) -> None:
     path = tmp_path / "cc.eml"
     cc = ", ".join(f"u{i}@example.org" for i in range(5000))
     path.write_bytes(REPLY.replace("Subject:", f"Cc: {cc}\r\nSubject:").encode())
-    result = run_tracker("parse", str(path), "--json")
+    result = run_tracker("parse", str(path), "--json", "--details")
     assert result.code == 0, result.stderr
     assert result.json()["problem"] == "too_complex"
     assert result.json()["problem_reason"] == "more than 1000 addresses in Cc"

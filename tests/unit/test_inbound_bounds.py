@@ -48,7 +48,7 @@ def test_millions_of_blank_lines_between_paragraphs_keep_one() -> None:
 
 
 def test_many_trailer_lines_are_read_in_one_pass() -> None:
-    text, _, updates = read(PLAIN + b"1: done\n" + b"Sent from my iPhone\n" * 200_000)
+    text, _, updates = read(PLAIN + b"1: done\n" + b"Sent from my iPhone\n" * 99_000)
     assert (text, updates) == ("1: done", [("1", "done")])
 
 
@@ -141,6 +141,7 @@ def test_more_than_a_thousand_header_fields_is_too_complex() -> None:
 
 def test_a_body_of_more_than_a_hundred_thousand_written_lines_is_too_complex() -> None:
     assert read(PLAIN + b"1: done\n" + b"news\n\n" * 99_999)[2] == [("1", "done")]
+    assert read(PLAIN + b"1: done\n" + b"> old news\n" * 400_000)[0] == "1: done"
     assert refused(PLAIN + b"1: done\n" + b"news\n" * 100_000) == (
         "a body of more than 100000 lines of text"
     )
@@ -173,7 +174,7 @@ def test_a_huge_tag_keeps_the_marks_that_hide_quoted_mail() -> None:
         (b"<a" * 2_000_000, "<a" * 2_000_000),
         (b"<!--" * 2_000_000, ""),
         (b"&" * 3_000_000, "&" * 3_000_000),
-        (b"<a<br/>" * 150_000, "\n".join(["<a"] * 150_000)),
+        (b"<a<br/>" * 99_000, "\n".join(["<a"] * 99_000)),
     ],
 )
 def test_html_made_of_markup_characters_is_read_as_text(junk: bytes, text: str) -> None:

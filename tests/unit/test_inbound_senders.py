@@ -52,6 +52,8 @@ def b_word(text: str) -> str:
         ("From: <@relay.evil.example:alice@example.org>", "an obsolete route in the From address"),
         ("From: Alice <alice@example.org", "the From address is malformed"),
         ("From: Alice <>", "the From address is malformed"),
+        ("From: alice@", "the From address is malformed"),  # the stdlib parser raises here
+        ("From: bob@example.org, alice@", "the From address is malformed"),
         ("From: Alice", "the From address is malformed"),
         ("From: ", "no From address"),
         (f"From: A <{'a' * 3000}@example.org>", "the From header is longer than 2000 characters"),

@@ -55,6 +55,7 @@ def _register() -> None:
         programme_commands,
         sending_commands,
         service_commands,
+        web_commands,
     )
 
     programme_commands.register(main)
@@ -63,6 +64,7 @@ def _register() -> None:
     coordinator_commands.register(main)
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
+    web_commands.register(main)
 
 
 _register()

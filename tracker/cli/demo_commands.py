@@ -1,18 +1,26 @@
-"""`tracker demo`: the whole story, with no setup and no network."""
+"""`tracker demo`: the whole story, with no setup and no network, then the dashboard."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
 
 import click
+from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.cli.programme_commands import status_text
-from tracker.demo import run_demo
+from tracker.clock import FixedClock
+from tracker.config import settings_from_values
+from tracker.demo import LAST_DAY, run_demo
+from tracker.services.passwords import find_coordinator, set_password
 from tracker.services.review import held_messages
 from tracker.services.status import programme_status
+
+# The demo's sign-in: the example programme's first coordinator.
+DEMO_COORDINATOR = "li.na@citynetwork.example.org"
 
 
 @click.command("demo")
@@ -24,13 +32,13 @@ from tracker.services.status import programme_status
     help="Where the demo keeps its database and the messages it 'sends' (made afresh).",
 )
 @click.option(
-    "--no-serve",
-    is_flag=True,
-    help="Exit at the end (the coordinators' dashboard is not part of this version, "
-    "so the demo always ends after the story).",
+    "--no-serve", is_flag=True, help="Exit after the story instead of serving the dashboard."
 )
-def demo_command(folder: Path, no_serve: bool) -> None:
-    """Play a programme's follow-up from start to end on an embedded example.
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the dashboard listens.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
+    """Play a programme's follow-up from start to end on an embedded example,
+    then serve the coordinators' dashboard on it (until Ctrl+C).
 
     Uses its own SQLite database and writes outgoing mail to files: it needs
     no configuration, touches no other database and sends nothing.
@@ -49,6 +57,37 @@ def demo_command(folder: Path, no_serve: bool) -> None:
     click.echo(
         f"\nTry it yourself: TRACKER_DATABASE_URL=sqlite:///{folder}/demo.db {command} status"
     )
+    if no_serve:
+        return
+    _serve_dashboard(folder, factory, host=host, port=port)
+
+
+def _serve_dashboard(folder: Path, factory: sessionmaker[Session], *, host: str, port: int) -> None:
+    """Serve the dashboard on the demo's database, as on the story's last day."""
+    from tracker.cli.web_commands import serve_wsgi
+    from tracker.web.app import create_app
+
+    password = secrets.token_urlsafe(9)
+    with factory.begin() as session:
+        coordinator = find_coordinator(DEMO_COORDINATOR, session=session)
+        set_password(coordinator, password, session=session, now=LAST_DAY, actor="demo")
+    settings = settings_from_values(
+        {
+            "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
+            "TRACKER_SECRET_KEY": secrets.token_urlsafe(32),
+            "TRACKER_FROM": "Programme Office <followup@citynetwork.example.org>",
+            "TRACKER_REPLY_ADDRESS": "followup+{token}@citynetwork.example.org",
+        }
+    )
+    # The story ends on its last day: the dashboard shows the programme as of then.
+    app = create_app(settings, factory, clock=FixedClock(LAST_DAY))
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"\nThe coordinators' dashboard, as on {LAST_DAY.day} {LAST_DAY:%B %Y}: http://{shown}:{port}/\n"
+        f"  sign in as {DEMO_COORDINATOR} with the password {password}\n"
+        "  (Ctrl+C stops it; `--no-serve` skips it)"
+    )
+    serve_wsgi(app, host=host, port=port)
 
 
 def _this_command() -> str:

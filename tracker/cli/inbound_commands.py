@@ -49,12 +49,19 @@ def _read_input(source: str) -> bytes:
     "for that participant (refs like 'A1' or '2.1'; other refs are reported as unknown).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
-def parse_command(file: str, refs: str | None, as_json: bool) -> None:
+@click.option(
+    "--details",
+    is_flag=True,
+    help="With --json, add the rest of the reading after the contract's keys: the general "
+    "note, unknown refs, questions, the trusted sender and any problem.",
+)
+def parse_command(file: str, refs: str | None, as_json: bool, details: bool) -> None:
     """Show what the tracker reads in one message (no database needed)."""
     known_refs = _refs_option(refs)
     parsed = parse_message(_read_input(file), known_refs=known_refs)
     if as_json:
-        print_json(to_contract_json(parsed) | reading_details(parsed))
+        document = to_contract_json(parsed)
+        print_json(document | reading_details(parsed) if details else document)
         return
     click.echo(
         f"kind:      {parsed.kind.value}"

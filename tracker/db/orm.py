@@ -95,6 +95,10 @@ class Coordinator(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str | None] = mapped_column(String(300))
+    # The dashboard's language ("en", "zh_CN"); None: the browser's preference.
+    language: Mapped[str | None] = mapped_column(String(35))
+    # Raised by signing out and by a new password: every session of an older epoch is over.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime]
 
     programmes: Mapped[list[Programme]] = relationship(
@@ -152,6 +156,8 @@ class Participant(Base):
     state: Mapped[str] = mapped_column(String(12), default="active")
     hard_bounces: Mapped[int] = mapped_column(Integer, default=0)
     last_reply_at: Mapped[datetime | None]
+    # A pause with an end: the participant becomes active again at this moment.
+    paused_until: Mapped[datetime | None] = mapped_column(index=True)
     # The earliest moment any rule may fire for this participant: a tick reads only rows due.
     next_due_at: Mapped[datetime | None] = mapped_column(index=True)
     archived_at: Mapped[datetime | None]  # left out of the latest programme file
@@ -364,3 +370,24 @@ class Event(Base):
         ForeignKey("inbound_messages.id", ondelete="SET NULL")
     )
     detail: Mapped[str] = mapped_column(Text, default="")
+    # Who did it: "coordinator:<email>", "cli" or "system"; None for the tracker's own work.
+    actor: Mapped[str | None] = mapped_column(String(340))
+
+
+class SignInFailure(Base):
+    """A failed dashboard sign-in: counted per account and per address to throttle guessing.
+
+    In the database rather than in memory, so that every thread and process of the
+    web server sees the same count, and a restart does not reset it.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (
+        Index("ix_sign_in_failures_email_at", "email", "at"),
+        Index("ix_sign_in_failures_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    email: Mapped[str] = mapped_column(String(320))
+    address: Mapped[str] = mapped_column(String(64))  # the client's IP address

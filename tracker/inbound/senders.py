@@ -3,7 +3,7 @@
 `mime.addresses_in` reads addresses leniently, for listing; that leniency is
 what lets a forger be taken for a participant (a display name that is itself
 an address, an encoded-word that decodes to one, a second address after the
-first). `strict_sender` reads the raw header with the standard library's
+first). `read_sender` reads the raw header with the standard library's
 RFC 5322 parser, refuses everything it had to guess about, and says why.
 """
 
@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.errors import ObsoleteHeaderDefect
+from email.errors import HeaderParseError, ObsoleteHeaderDefect
 from email.headerregistry import Address, HeaderRegistry
 from email.message import Message
+from typing import Any
 
 from tracker.inbound.mime import raw_header_values
 
 # A From or Sender field longer than this is not a person's address.
 MAX_SENDER_HEADER_CHARS = 2000
 _ENCODED_WORD = re.compile(r"=\?[^?\s]*\?[bBqQ]\?", re.ASCII)
-_ADDRESS_LIKE = re.compile(r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]+\.[^\s<>()\[\]\"',;:@]+")
+_ADDRESS_LIKE = re.compile(
+    r"[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@.]+(?:\.[^\s<>()\[\]\"',;:@.]+)+"
+)
 # "Name <addr>" with exactly one angle-addr, at the end.
 _NAME_ANGLE_ADDR = re.compile(r"^([^<>]*)<([^<>]*)>\s*$")
 _BARE_ADDRESS_NAME = re.compile(r"^\s*([^\s<>\"@]+@[^\s<>\"@]+)\s*<([^<>]*)>\s*$")
@@ -55,10 +58,12 @@ def _one_mailbox(field: str, value: str) -> SenderReading:
     if len(value) > MAX_SENDER_HEADER_CHARS:
         return _refused(f"the {field} header is longer than {MAX_SENDER_HEADER_CHARS} characters")
     value = _quote_address_as_name(value)
-    header = _REGISTRY(field, value)
-    if any(group.display_name is not None for group in header.groups):  # type: ignore[attr-defined]
+    header = _parsed(field, value)
+    if header is None:
+        return _refused(f"the {field} address is malformed (it cannot be parsed)")
+    if any(group.display_name is not None for group in header.groups):
         return _refused(f"a group instead of a mailbox in {field}")
-    addresses: tuple[Address, ...] = header.addresses  # type: ignore[attr-defined]
+    addresses: tuple[Address, ...] = header.addresses
     if not addresses:
         return _refused(f"no {field} address")
     if any("route" in str(d) for d in header.defects if isinstance(d, ObsoleteHeaderDefect)):
@@ -81,8 +86,10 @@ def _one_mailbox(field: str, value: str) -> SenderReading:
 
 def _strict_address(field: str, value: str, written: str) -> SenderReading:
     """The one addr-spec in `value` when the parser found no defect and it is as `written`."""
-    header = _REGISTRY(field, value)
-    addresses: tuple[Address, ...] = header.addresses  # type: ignore[attr-defined]
+    header = _parsed(field, value)
+    if header is None:
+        return _refused(f"the {field} address is malformed (it cannot be parsed)")
+    addresses: tuple[Address, ...] = header.addresses
     for defect in header.defects:
         if isinstance(defect, ObsoleteHeaderDefect) and "route" not in str(defect):
             continue
@@ -100,6 +107,18 @@ def _strict_address(field: str, value: str, written: str) -> SenderReading:
             return _refused("an encoded-word inside the address")
         return _refused(f"the {field} address is malformed ({written.strip()[:80]})")
     return SenderReading(address=addr_spec.lower(), problem=None)
+
+
+def _parsed(field: str, value: str) -> Any:
+    """The parsed address header, or None where the standard library's parser fails.
+
+    Truncated addresses ("tanaka@") make it raise IndexError: a defect of the
+    input, which it reports in its own way.
+    """
+    try:
+        return _REGISTRY(field, value)
+    except (IndexError, ValueError, TypeError, AttributeError, HeaderParseError):
+        return None
 
 
 def _quote_address_as_name(value: str) -> str:

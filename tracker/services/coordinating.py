@@ -79,13 +79,22 @@ def unknown_refs_sentence(participant: Participant, unknown: tuple[str, ...]) ->
 
 
 def set_participant_state(
-    participant: Participant, state: ParticipantState, *, session: Session, now: datetime
+    participant: Participant,
+    state: ParticipantState,
+    *,
+    session: Session,
+    now: datetime,
+    actor: str = "cli",
 ) -> None:
-    """Pause, resume or opt out a participant; what is planned for them follows."""
+    """Pause, resume or opt out a participant; what is planned for them follows.
+
+    Any change of state ends a pause's end date (`paused_until`).
+    """
     previous = participant.state
     if previous == state.value:
         raise TrackerError(f"{participant.email} is already {state.value}")
     participant.state = state.value
+    participant.paused_until = None
     if state is ParticipantState.ACTIVE:
         participant.hard_bounces = 0  # a coordinator vouches for the address again
         mark_for_planning(participant)
@@ -106,6 +115,7 @@ def set_participant_state(
             action=f"participant.{state.value}",
             participant_id=participant.id,
             programme_id=participant.programme_id,
-            detail=f"by a coordinator (was {previous})",
+            detail=f"was {previous}",
+            actor=actor,
         )
     )

@@ -193,6 +193,7 @@ def assign_held(
     slug: str | None,
     session_factory: sessionmaker[Session],
     now: datetime,
+    actor: str = "cli",
     limits: ReadingLimits | None = None,
 ) -> IntakeResult:
     """A coordinator vouches for a held message: apply it as a reply from this participant.
@@ -253,6 +254,7 @@ def assign_held(
                 participant_id=participant.id,
                 inbound_message_id=inbound.id,
                 detail=inbound.detail,
+                actor=actor,
             )
         )
         session.flush()
@@ -261,13 +263,15 @@ def assign_held(
     return result
 
 
-def discard_held(inbound_id: int, *, session: Session, now: datetime) -> None:
+def discard_held(inbound_id: int, *, session: Session, now: datetime, actor: str = "cli") -> None:
     """A coordinator throws a held or failed message away (it stays stored, for the record)."""
     inbound = _held(inbound_id, session=session, also_failed=True)
     was = inbound.hold_reason or inbound.state
     inbound.state = InboundState.DISCARDED.value
     inbound.detail = f"discarded by a coordinator (was {was})"
-    session.add(Event(at=now, action="inbound.discarded", inbound_message_id=inbound.id))
+    session.add(
+        Event(at=now, action="inbound.discarded", inbound_message_id=inbound.id, actor=actor)
+    )
 
 
 def update_history(

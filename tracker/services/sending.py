@@ -33,6 +33,7 @@ from tracker.mail.outgoing import (
 from tracker.services.claiming import OutboxPolicy, claim_batch, due_query, release_claims
 from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
+from tracker.services.pausing import resume_due_pauses
 from tracker.services.planning import mark_for_planning, plan_due_reminders
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def send_due(
     if dry_run:
         return _dry_run(session_factory, report, now)
     with session_factory.begin() as session:
+        resume_due_pauses(session=session, now=now)
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
     with mailer:
@@ -117,6 +119,7 @@ def _dry_run(
     session_factory: sessionmaker[Session], report: SendReport, now: datetime
 ) -> SendReport:
     with session_factory() as session:
+        resume_due_pauses(session=session, now=now)
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
         for reminder in session.scalars(due_query(now)):

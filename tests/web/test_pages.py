@@ -1,0 +1,241 @@
+"""The dashboard's pages as a coordinator uses them: what they show, what their buttons do."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from tests.mailflow import send_pass
+from tests.web.conftest import HOSTILE, World
+from tracker.db.orm import Event, InboundMessage, Participant, Reminder
+
+
+def _signed_in(world: World):  # type: ignore[no-untyped-def]
+    client = world.client()
+    client.sign_in("officer@example.org")
+    return client
+
+
+def test_the_overview_shows_figures_silence_replies_and_what_needs_a_look(world: World) -> None:
+    client = _signed_in(world)
+    page = client.get("/programmes/small-programme").get_data(as_text=True)
+    assert "Small test programme" in page
+    assert "50%" in page  # Wang replied, Anna's reply was held: 1 of 2 asked
+    assert "1 of 2 participants asked have replied" in page
+    assert "<svg" in page
+    assert "<title>Actions by status</title>" in page
+    assert "done: <strong>1</strong>" in page
+    assert f"/programmes/small-programme/participants/{world.wang}" in page
+    assert f"/programmes/small-programme/messages/{world.reply}" in page
+    assert "1 message to review" in page
+
+
+def test_a_participant_falls_silent_after_the_escalation_rules_count(world: World) -> None:
+    send_pass(world.factory, world.clock.moment + timedelta(days=30))  # the July check-in
+    client = _signed_in(world)
+    page = client.get("/programmes/small-programme").get_data(as_text=True)
+    silent = page.split('id="silent"')[1].split("</section>")[0]
+    assert "Anna Keller" in silent
+    assert "王晓明" not in silent
+    assert "never" in silent
+
+
+def test_recording_progress_heard_by_phone_uses_the_reply_grammar(world: World) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.anna}"
+    client.get(url)
+    response = client.post(url + "/record", {"text": "1: in progress 40%, waiting for the mayor"})
+    assert response.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "1 update recorded." in page
+    assert "in progress 40% — waiting for the mayor" in page
+    assert "by officer@example.org" in page
+    unknown = client.post(url + "/record", {"text": "7: done"})
+    assert "anna@example.org has no action &#39;7&#39;" in client.get(
+        unknown.headers["Location"]
+    ).get_data(as_text=True)
+
+
+def test_a_pause_until_a_date_ends_by_itself_on_that_day(world: World) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.anna}"
+    client.get(url)
+    client.post(url + "/pause", {"until": "2019-07-15"})
+    page = client.get(url).get_data(as_text=True)
+    assert "Paused until 15 July 2019" in page
+    past = client.post(url + "/pause", {"until": "2019-06-30"})
+    assert "must be after today" in client.get(past.headers["Location"]).get_data(as_text=True)
+    send_pass(world.factory, world.clock.moment + timedelta(days=5))
+    with world.factory() as session:
+        assert session.get(Participant, world.anna).state == "paused"  # type: ignore[union-attr]
+    # Midnight of 15 July in Berlin is 22:00 UTC on the 14th.
+    send_pass(world.factory, world.clock.moment.replace(day=14, hour=22, minute=0))
+    with world.factory() as session:
+        anna = session.get(Participant, world.anna)
+        assert anna is not None
+        assert anna.state == "active"
+        assert anna.paused_until is None
+        resumed = session.scalar(
+            select(Event).where(Event.action == "participant.active", Event.actor == "system")
+        )
+        assert resumed is not None
+
+
+def test_send_a_reminder_now_plans_one_message_however_often_the_form_is_sent(
+    world: World,
+) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.wang}"
+    client.get(url)
+    nonce = "request-one-123"
+    for _ in range(3):
+        client.post(url + "/remind", {"nonce": nonce})
+    again = client.post(url + "/remind", {"nonce": "another-request"})
+    assert "already waiting" in client.get(again.headers["Location"]).get_data(as_text=True)
+    sent = send_pass(world.factory, world.clock.moment)
+    to_wang = [
+        m for m in sent if "wang.xiaoming" in str(m["To"]) and m["X-Tracker-Kind"] == "check_in"
+    ]
+    assert len(to_wang) == 1
+    assert "试点低排放物流配送区" in to_wang[0].get_body(("plain",)).get_content()
+    assert len(send_pass(world.factory, world.clock.moment + timedelta(minutes=5))) == 0
+    page = client.get(url).get_data(as_text=True)
+    assert "Reminder requested" in page
+
+
+def test_a_held_message_is_shown_as_text_and_can_be_assigned(world: World) -> None:
+    client = _signed_in(world)
+    queue = client.get("/programmes/small-programme/review").get_data(as_text=True)
+    assert "intruder@example.net" in queue
+    assert "It came from an address other than the participant" in queue
+    assert "Assigned to Anna Keller, it would record:" in queue
+    response = client.post(
+        f"/programmes/small-programme/review/{world.held}/assign",
+        {f"m{world.held}-participant": world.anna},
+    )
+    assert response.status_code == 302
+    assert "Nothing is waiting for review." in client.get(
+        "/programmes/small-programme/review"
+    ).get_data(as_text=True)
+    page = client.get(f"/programmes/small-programme/participants/{world.anna}").get_data(
+        as_text=True
+    )
+    assert "done" in page
+    with world.factory() as session:
+        inbound = session.get(InboundMessage, world.held)
+        assert inbound is not None
+        assert inbound.state == "processed"
+
+
+def test_a_held_message_can_be_discarded(world: World) -> None:
+    client = _signed_in(world)
+    client.get("/programmes/small-programme/review")
+    client.post(f"/programmes/small-programme/review/{world.held}/discard")
+    with world.factory() as session:
+        inbound = session.get(InboundMessage, world.held)
+        assert inbound is not None
+        assert inbound.state == "discarded"
+        event = session.scalar(select(Event).where(Event.action == "inbound.discarded"))
+        assert event is not None
+        assert event.actor == "coordinator:officer@example.org"
+
+
+def test_every_form_is_refused_without_a_csrf_token(world: World) -> None:
+    client = _signed_in(world)
+    base = f"/programmes/small-programme/participants/{world.anna}"
+    for url, data in (
+        (base + "/record", {"text": "1: done"}),
+        (base + "/pause", {}),
+        (base + "/opt-out", {}),
+        (base + "/remind", {"nonce": "abcdefghijk"}),
+        (f"/programmes/small-programme/review/{world.held}/discard", {}),
+        ("/sign-out", {}),
+        ("/language", {"language": "zh_CN"}),
+    ):
+        response = client.raw.post(url, data=data)
+        assert response.status_code == 400, url
+        assert "did not come from this site" in response.get_data(as_text=True)
+    with world.factory() as session:
+        anna = session.get(Participant, world.anna)
+        assert anna is not None
+        assert anna.state == "active"
+    assert client.get("/programmes").status_code == 200  # still signed in
+
+
+def test_a_hostile_note_is_inert_everywhere_it_shows(world: World) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.wang}"
+    client.get(url)
+    client.post(url + "/record", {"text": f"2: blocked {HOSTILE}"})
+    pages = [
+        "/programmes",
+        "/programmes/small-programme",
+        url,
+        f"/programmes/small-programme/participants/{world.anna}",
+        f"/programmes/small-programme/messages/{world.reply}",
+        f"/programmes/small-programme/messages/{world.held}",
+        "/programmes/small-programme/review",
+        f"/programmes/small-programme/preview?participant={world.wang}&kind=check_in",
+        f"/programmes/small-programme/preview?participant={world.wang}&kind=acknowledgement",
+        f"/programmes/small-programme/preview/html?participant={world.wang}&kind=check_in",
+    ]
+    shown = 0
+    for page in pages:
+        body = client.get(page).get_data(as_text=True)
+        assert HOSTILE not in body, page
+        shown += html.escape(HOSTILE, quote=False) in body or html.escape(HOSTILE) in body
+    assert shown >= 5  # the note is there, escaped
+
+
+def test_every_response_carries_the_security_headers(world: World) -> None:
+    client = _signed_in(world)
+    for url in ("/sign-in", "/programmes", "/programmes/small-programme", "/nowhere"):
+        headers = client.get(url).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "'unsafe-inline'" not in policy
+        assert "frame-ancestors 'none'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["Cache-Control"] == "no-store"
+
+
+def test_the_email_preview_shows_what_would_be_sent_and_sandboxes_its_html(world: World) -> None:
+    client = _signed_in(world)
+    with world.factory() as session:
+        before = len(session.scalars(select(Reminder.id)).all())
+    base = "/programmes/small-programme/preview"
+    page = client.get(f"{base}?participant={world.anna}&kind=overdue&ref=1").get_data(as_text=True)
+    assert "Anna Keller &lt;anna@example.org&gt;" in page
+    assert "Pair each city with a peer city" in page
+    assert "sandbox" in page
+    assert "<iframe" in page
+    zh = client.get(f"{base}?participant={world.wang}&kind=check_in").get_data(as_text=True)
+    assert "试点低排放物流配送区" in zh
+    assert "尊敬的王晓明" in zh
+    frame = client.get(f"{base}/html?participant={world.anna}&kind=check_in")
+    assert frame.headers["Content-Security-Policy"].endswith("sandbox")
+    assert "script-src" not in frame.headers["Content-Security-Policy"]
+    assert frame.headers["X-Frame-Options"] == "SAMEORIGIN"
+    with world.factory() as session:
+        assert len(session.scalars(select(Reminder.id)).all()) == before  # nothing planned
+
+
+def test_error_pages_never_show_a_traceback(world: World) -> None:
+    client = _signed_in(world)
+    missing = client.get("/programmes/no-such-programme")
+    assert missing.status_code == 404
+    assert "Traceback" not in missing.get_data(as_text=True)
+    world.app.view_functions["programmes.index"] = _crash
+    crashed = client.get("/programmes")
+    assert crashed.status_code == 500
+    body = crashed.get_data(as_text=True)
+    assert "Traceback" not in body
+    assert "ZeroDivisionError" not in body
+    assert "The error has been logged." in body
+
+
+def _crash() -> str:
+    return str(1 / 0)

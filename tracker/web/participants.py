@@ -1,0 +1,127 @@
+"""One participant: their actions and history, and what a coordinator can do about them."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from werkzeug.wrappers import Response
+
+from tracker.core.model import ParticipantState
+from tracker.services.coordinating import set_participant_state
+from tracker.services.nudging import request_reminder
+from tracker.services.participant_history import participant_page
+from tracker.services.pausing import pause_participant
+from tracker.services.recording_heard import record_heard
+from tracker.services.review_queue import message_text
+from tracker.web.access import load_inbound, load_participant
+from tracker.web.context import actor, now, unit_of_work
+from tracker.web.forms import ConfirmForm, PauseForm, RecordForm, RemindForm
+
+blueprint = Blueprint("participants", __name__, url_prefix="/programmes/<slug>")
+
+
+@blueprint.get("/participants/<int:participant_id>", endpoint="show")
+def show(slug: str, participant_id: int) -> str:
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        page = participant_page(participant, session=session)
+    return render_template(
+        "web/participants/show.html",
+        page=page,
+        slug=slug,
+        record_form=RecordForm(),
+        pause_form=PauseForm(),
+        remind_form=RemindForm.fresh(),
+        confirm_form=ConfirmForm(),
+    )
+
+
+@blueprint.post("/participants/<int:participant_id>/record", endpoint="record")
+def record(slug: str, participant_id: int) -> Response:
+    form = RecordForm()
+    if not form.validate_on_submit():
+        flash(_("Write what you heard, e.g. “2: in progress 60%”."), "error")
+        return _back(slug, participant_id)
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        rows = record_heard(
+            participant, form.text.data or "", session=session, now=now(), actor=actor()
+        )
+    flash(ngettext("%(num)d update recorded.", "%(num)d updates recorded.", len(rows)), "success")
+    return _back(slug, participant_id)
+
+
+@blueprint.post("/participants/<int:participant_id>/pause", endpoint="pause")
+def pause(slug: str, participant_id: int) -> Response:
+    form = PauseForm()
+    if not form.validate_on_submit():
+        flash(_("That is not a date."), "error")
+        return _back(slug, participant_id)
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        pause_participant(
+            participant, until=form.until.data, session=session, now=now(), actor=actor()
+        )
+    if form.until.data:
+        flash(_("Paused until %(day)s.", day=form.until.data.isoformat()), "success")
+    else:
+        flash(_("Paused until you resume them."), "success")
+    return _back(slug, participant_id)
+
+
+@blueprint.post("/participants/<int:participant_id>/resume", endpoint="resume")
+def resume(slug: str, participant_id: int) -> Response:
+    return _set_state(slug, participant_id, ParticipantState.ACTIVE, _("Follow-up resumed."))
+
+
+@blueprint.post("/participants/<int:participant_id>/opt-out", endpoint="opt_out")
+def opt_out(slug: str, participant_id: int) -> Response:
+    return _set_state(
+        slug,
+        participant_id,
+        ParticipantState.OPTED_OUT,
+        _("Opted out: they will get no more mail."),
+    )
+
+
+@blueprint.post("/participants/<int:participant_id>/remind", endpoint="remind")
+def remind(slug: str, participant_id: int) -> Response:
+    form = RemindForm()
+    if not form.validate_on_submit():
+        abort(400)
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        outcome = request_reminder(
+            participant, request=form.nonce.data or "", session=session, now=now(), actor=actor()
+        )
+    if outcome.created:
+        flash(_("A reminder will go out with the next sending pass (within a minute)."), "success")
+    else:
+        flash(_("That reminder was already requested."), "info")
+    return _back(slug, participant_id)
+
+
+@blueprint.get("/messages/<int:inbound_id>", endpoint="message")
+def message(slug: str, inbound_id: int) -> str:
+    with unit_of_work() as session:
+        inbound = load_inbound(slug, inbound_id, session=session)
+        text = message_text(inbound)
+        participant_id = inbound.participant_id
+    return render_template(
+        "web/participants/message.html", message=text, slug=slug, participant_id=participant_id
+    )
+
+
+def _set_state(slug: str, participant_id: int, state: ParticipantState, done: str) -> Response:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        set_participant_state(participant, state, session=session, now=now(), actor=actor())
+    flash(done, "success")
+    return _back(slug, participant_id)
+
+
+def _back(slug: str, participant_id: int) -> Response:
+    return redirect(url_for("participants.show", slug=slug, participant_id=participant_id))
