@@ -315,7 +315,7 @@ def test_what_parse_with_the_refs_shows_is_what_ingest_records(
     )
     path = tmp_path / "reply.eml"
     path.write_bytes(reply_to(check_in(env), body))
-    parsed = tracker("parse", str(path), "--refs", "1,2", "--json", env=env).json()
+    parsed = tracker("parse", str(path), "--refs", "1,2", "--json", "--details", env=env).json()
     recorded = tracker("ingest", str(path), "--now", LATER, "--json", env=env).json()
     assert recorded["state"] == "processed"
     fields = ("ref", "status", "percent", "note")
