@@ -7,14 +7,14 @@
 3. **Read** (no transaction open): the reader runs once, with those refs,
    in a child process within a time budget (`reading.read_within_budget`).
 4. **Record** (one short transaction): decide what the message is and apply
-   it (`_decide`), or hold it for a coordinator.
+   it, or hold it for a coordinator (`deciding.decide`).
 
 Any exception in 2-4 leaves the message `failed` with the reason, never
 `processed` with nothing recorded; a failed message is not retried on its own
 (`tracker reprocess ID` does, after a fix), so it never blocks the next one.
 A database that cannot even record the failure leaves the message `stored`,
-for the next pass. Processing can be repeated: the updates a message produced are
-replaced, never duplicated.
+for the next pass. Processing can be repeated: the updates a message
+produced are replaced, never duplicated.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tracker.core.tokens import verify_reply_token
 from tracker.db.orm import Event, InboundMessage, Reminder
 from tracker.errors import NotFoundError
 from tracker.services.deciding import IntakeResult, decide, intake_result
-from tracker.services.envelope import read_envelope
+from tracker.services.envelope import Envelope, read_envelope
 from tracker.services.reading import ReadingFailed, ReadingLimits, read_within_budget
 from tracker.services.storing import store_inbound
 
@@ -96,8 +96,7 @@ def process_message(
 ) -> IntakeResult:
     """Steps 2-4 for one stored message (also `tracker reprocess`)."""
     try:
-        with session_factory() as session:
-            look = _look(inbound_id, session=session, secret_key=secret_key)
+        look = _look(inbound_id, session_factory=session_factory, secret_key=secret_key)
         parsed = read_within_budget(look.raw, known_refs=look.known_refs, limits=limits)
         with session_factory.begin() as session:
             inbound = session.get_one(InboundMessage, inbound_id, with_for_update=True)
@@ -152,7 +151,11 @@ def mark_failed(
     details = error.details if isinstance(error, ReadingFailed) else ""
     # Info, like a held message: the commands report it, `tracker run` logs at info.
     log.info("action=inbound.failed inbound=%s reason=%s", inbound_id, reason)
-    log.debug("action=inbound.failed inbound=%s %s", inbound_id, details, exc_info=not details)
+    # The traceback, for whoever fixes the cause (`tracker -v` does not show debug).
+    if details:
+        log.debug("action=inbound.failed inbound=%s reader traceback:\n%s", inbound_id, details)
+    else:
+        log.debug("action=inbound.failed inbound=%s", inbound_id, exc_info=error)
     with session_factory.begin() as session:
         inbound = session.get_one(InboundMessage, inbound_id)
         inbound.state = InboundState.FAILED.value
@@ -172,29 +175,34 @@ def _one_line(error: Exception) -> str:
     return f"processing raised {type(error).__name__}: {first}"
 
 
-def _look(inbound_id: int, *, session: Session, secret_key: str) -> _Look:
-    inbound = session.get_one(InboundMessage, inbound_id)
-    reminder, problem = _find_reminder(inbound.raw, session=session, secret_key=secret_key)
-    refs = (
-        tuple(a.ref for a in reminder.participant.actions if a.archived_at is None)
-        if reminder is not None and reminder.participant is not None
-        else None
-    )
+def _look(inbound_id: int, *, session_factory: sessionmaker[Session], secret_key: str) -> _Look:
+    """Step 2, in two short reads; the headers are read in between, with no lock held."""
+    with session_factory() as session:
+        inbound = session.get_one(InboundMessage, inbound_id)
+        raw, state, processed_at = bytes(inbound.raw), inbound.state, inbound.processed_at
+    envelope = read_envelope(raw)
+    with session_factory() as session:
+        reminder, problem = _find_reminder(envelope, session=session, secret_key=secret_key)
+        refs = (
+            tuple(a.ref for a in reminder.participant.actions if a.archived_at is None)
+            if reminder is not None and reminder.participant is not None
+            else None
+        )
+        reminder_id = reminder.id if reminder is not None else None
     return _Look(
-        raw=bytes(inbound.raw),
-        state=inbound.state,
-        processed_at=inbound.processed_at,
-        reminder_id=reminder.id if reminder is not None else None,
+        raw=raw,
+        state=state,
+        processed_at=processed_at,
+        reminder_id=reminder_id,
         match_problem=problem,
         known_refs=refs,
     )
 
 
 def _find_reminder(
-    raw: bytes, *, session: Session, secret_key: str
+    envelope: Envelope, *, session: Session, secret_key: str
 ) -> tuple[Reminder | None, str | None]:
     """The reminder a message answers: its signed token, else our Message-ID in its thread."""
-    envelope = read_envelope(raw)
     if envelope.token is not None:
         reminder_id = verify_reply_token(envelope.token, secret_key)
         if reminder_id is None:
