@@ -88,7 +88,19 @@ def test_a_reader_that_dies_or_hits_the_memory_cap_is_a_failure_not_a_hang(
     assert str(caught.value) == reason
 
 
+def logs_a_traceback(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    try:
+        int("x" * 5)
+    except ValueError:
+        logging.getLogger("tracker.inbound.test").exception("action=test.child_caught")
+    return parse_message(raw, known_refs=known_refs)
+
+
 def test_what_the_child_logs_is_logged_by_the_parent(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     read_within_budget(REPLY, known_refs=["1"], limits=ReadingLimits(reader=logs_and_reads))
     assert "action=test.child_says refs=('1',)" in caplog.messages
+    read_within_budget(REPLY, limits=ReadingLimits(reader=logs_a_traceback))
+    (caught,) = [r for r in caplog.records if r.getMessage() == "action=test.child_caught"]
+    assert caught.exc_text is not None
+    assert "ValueError: invalid literal for int()" in caught.exc_text  # tracebacks are not lost
