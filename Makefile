@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint install clean translations
+.PHONY: demo test lint install wheel-check clean translations
 
 $(BIN)/tracker: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,7 @@ lint: $(BIN)/tracker
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Lint, types, then every test on SQLite and PostgreSQL, one worker per core
 # (each test has its own database and its own servers on free ports).
@@ -35,6 +36,10 @@ translations: $(BIN)/tracker
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o build/messages.pot .
 	$(BIN)/pybabel update -i build/messages.pot -d tracker/web/translations -l zh_Hans_CN --no-location --omit-header=false
 	$(BIN)/pybabel compile -d tracker/web/translations -l zh_Hans_CN
+# Builds the wheel, installs it into a fresh virtual environment and plays the
+# demo from an empty folder (CI runs it too).
+wheel-check:
+	bash .ci/wheel.sh
 
 clean:
-	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache .hypothesis dist build

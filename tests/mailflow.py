@@ -51,7 +51,9 @@ class CollectingMailer:
 
 def load_programme(factory: sessionmaker[Session], now: datetime, text: str = SMALL) -> None:
     with factory.begin() as session:
-        import_programme(read_programme_file(text), session=session, now=now)
+        import_programme(
+            read_programme_file(text, languages=("en", "zh-CN")), session=session, now=now
+        )
 
 
 def send_pass(factory: sessionmaker[Session], now: datetime) -> list[EmailMessage]:

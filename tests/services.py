@@ -12,8 +12,14 @@ POSTGRES_URL = os.environ.get(
 )
 
 
+def running_under_ci(environ: dict[str, str] | None = None) -> bool:
+    """CI systems set CI to "true", "1", "yes" or a name; only empty, "0" or "false" mean no."""
+    value = (os.environ if environ is None else environ).get("CI", "").strip().lower()
+    return value not in ("", "0", "false")
+
+
 def service_missing(reason: str) -> NoReturn:
-    """Skip locally; under CI (CI=true) a missing service is a failure, not a skip."""
-    if os.environ.get("CI", "").lower() == "true":
+    """Skip locally; under CI a missing service is a failure, not a skip."""
+    if running_under_ci():
         pytest.fail(f"required under CI: {reason}")
     pytest.skip(reason)

@@ -4,11 +4,16 @@
         ...send to server.host, server.port...
         assert server.messages[0].parsed()["Subject"] == "..."
 
-Its behaviour can be changed while it runs, for one test: `rcpt_reply` or
-`data_reply` answer RCPT TO / DATA with a given reply ("450 4.2.0 Busy",
-"550 5.1.1 No such user"); `drop_before_mail` closes the connection when
-the next MAIL FROM arrives (an idle connection the server gave up on);
-`credentials` (given at start) require AUTH with that user and password.
+Its behaviour can be changed while it runs, for one test: `mail_reply`,
+`rcpt_reply` or `data_reply` answer MAIL FROM / RCPT TO / DATA with a given
+reply ("450 4.2.0 Busy", "550 5.1.1 No such user"); `data_delay` makes it
+think that many seconds before accepting each message (a slow server);
+`drop_before_mail` closes the connection when the next MAIL FROM arrives (an
+idle connection the server gave up on); `credentials` (given at start)
+require AUTH with that user and password.
+
+`SilentServer` accepts connections and never says a word (not even the
+greeting): a server that hangs.
 
 With a `certificate` (tests.tls), it speaks TLS: `tls="starttls"` offers
 STARTTLS and refuses mail (and AUTH) before it, `tls="implicit"` is TLS from
@@ -18,6 +23,7 @@ over TLS.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -56,8 +62,10 @@ class ReceivedMessage:
 
 @dataclass
 class _Behaviour:
+    mail_reply: str | None = None
     rcpt_reply: str | None = None
     data_reply: str | None = None
+    data_delay: float = 0.0
     drop_before_mail: bool = False
     messages: list[ReceivedMessage] = field(default_factory=list)
     sessions: set[object] = field(default_factory=set)
@@ -89,6 +97,8 @@ class _Handler:
             assert server.transport is not None
             server.transport.close()
             return "421 4.4.2 closing idle connection"
+        if self._behaviour.mail_reply is not None:
+            return self._behaviour.mail_reply
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 OK"
@@ -102,6 +112,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self._behaviour.data_delay:
+            await asyncio.sleep(self._behaviour.data_delay)
         if self._behaviour.data_reply is not None:
             return self._behaviour.data_reply
         login = session.auth_data  # what the authenticator put there: the user name
@@ -209,6 +221,22 @@ class SmtpTestServer:
             return len(self._behaviour.sessions)
 
     @property
+    def mail_reply(self) -> str | None:
+        return self._behaviour.mail_reply
+
+    @mail_reply.setter
+    def mail_reply(self, reply: str | None) -> None:
+        self._behaviour.mail_reply = reply
+
+    @property
+    def data_delay(self) -> float:
+        return self._behaviour.data_delay
+
+    @data_delay.setter
+    def data_delay(self, seconds: float) -> None:
+        self._behaviour.data_delay = seconds
+
+    @property
     def rcpt_reply(self) -> str | None:
         return self._behaviour.rcpt_reply
 
@@ -227,3 +255,40 @@ class SmtpTestServer:
     def drop_connection_before_next_mail(self) -> None:
         """Close the connection when the next MAIL FROM arrives, as an idle timeout would."""
         self._behaviour.drop_before_mail = True
+
+
+class SilentServer:
+    """A TCP server on loopback that accepts connections and never answers."""
+
+    host = "127.0.0.1"
+
+    def __init__(self) -> None:
+        self._listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._listener.bind((self.host, 0))
+        self._listener.listen(8)
+        self.port = int(self._listener.getsockname()[1])
+        self._accepted: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed: the test is over
+                return
+            self._accepted.append(connection)  # held open, never written to
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._listener.close()
+        for connection in self._accepted:
+            connection.close()
+        self._thread.join(timeout=5)

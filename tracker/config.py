@@ -8,6 +8,7 @@ in a repr or a message.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Mapping
@@ -29,6 +30,11 @@ DEFAULT_DATABASE_URL = "sqlite:///tracker.db"
 DEFAULT_SMTP_URL = "smtp://localhost:25"
 DEFAULT_FROM = "Follow-up <followup@localhost>"
 DEFAULT_SEND_RATE = 60
+DEFAULT_SMTP_TIMEOUT = 30.0
+DEFAULT_SEND_LEASE = 600
+DEFAULT_MAX_PROGRAMME_MB = 20
+MIN_SECRET_KEY_LENGTH = 32
+MAKE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 SmtpSecurity = Literal["plain", "starttls", "ssl"]
 
@@ -56,34 +62,53 @@ class Settings:
     imap: ImapSettings | None
     secret_key: str | None = field(repr=False)
     send_rate: int
+    smtp_timeout: float = DEFAULT_SMTP_TIMEOUT  # seconds an SMTP server may take to answer
+    send_lease: int = DEFAULT_SEND_LEASE  # seconds a sender holds a claimed message
     # The web app's public base URL without a trailing slash; None: no links in mail.
     public_url: str | None = None
+    max_programme_mb: int = DEFAULT_MAX_PROGRAMME_MB
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
         if not self.secret_key:
             raise ConfigError(
                 "TRACKER_SECRET_KEY is not set: it signs reply tokens and sessions; "
-                'set it to a long random value (python -c "import secrets; '
-                'print(secrets.token_urlsafe(32))")'
+                f"set it to a long random value, made with: {MAKE_SECRET_KEY}"
             )
         return self.secret_key
+
+    @property
+    def max_programme_bytes(self) -> int:
+        return self.max_programme_mb * 1024 * 1024
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
     """Read and validate the settings: environment first, then the env file."""
     env = dict(os.environ if environ is None else environ)
-    env_file = Path(env["TRACKER_ENV_FILE"]) if env.get("TRACKER_ENV_FILE") else None
-    if env_file is not None and not env_file.is_file():
-        raise ConfigError(f"TRACKER_ENV_FILE: no such file: {env_file}")
+    named = env.get("TRACKER_ENV_FILE", "").strip()
+    env_file = Path(named) if named else None
+    if env_file is not None and (not env_file.exists() or env_file.is_dir()):
+        # Not is_file(): /dev/null (the usual "no file") and named pipes are fine.
+        what = "is a folder" if env_file.is_dir() else "no such file"
+        raise ConfigError(f"TRACKER_ENV_FILE: {what}: {env_file}")
     if env_file is None:
         candidate = (cwd or Path.cwd()) / ".env"
         env_file = candidate if candidate.is_file() else None
     values: dict[str, str] = {}
     if env_file is not None:
-        values = {k: v for k, v in dotenv_values(env_file).items() if v is not None}
+        values = _read_env_file(env_file, key="TRACKER_ENV_FILE" if named else ".env")
     values.update({k: v for k, v in env.items() if k.startswith("TRACKER_")})
     return settings_from_values(values)
+
+
+def _read_env_file(path: Path, *, key: str) -> dict[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{key}: {path} is not UTF-8 text") from None
+    except OSError as error:
+        raise ConfigError(f"{key}: cannot read {path} ({error.strerror})") from None
+    return {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
 
 
 def settings_from_values(values: Mapping[str, str]) -> Settings:
@@ -105,6 +130,16 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     except ValueError as error:
         raise ConfigError(f"TRACKER_IMAP_URL: {error}") from None
     send_rate = _positive_int("TRACKER_SEND_RATE", get("TRACKER_SEND_RATE", str(DEFAULT_SEND_RATE)))
+    smtp_timeout = _positive_seconds(
+        "TRACKER_SMTP_TIMEOUT", get("TRACKER_SMTP_TIMEOUT", f"{DEFAULT_SMTP_TIMEOUT:g}")
+    )
+    send_lease = _positive_int(
+        "TRACKER_SEND_LEASE", get("TRACKER_SEND_LEASE", str(DEFAULT_SEND_LEASE))
+    )
+    max_programme_mb = _positive_int(
+        "TRACKER_MAX_PROGRAMME_MB",
+        get("TRACKER_MAX_PROGRAMME_MB", str(DEFAULT_MAX_PROGRAMME_MB)),
+    )
     return Settings(
         database_url=database_url,
         smtp=smtp,
@@ -112,28 +147,49 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         from_address=from_address,
         reply_address=reply_address,
         imap=imap,
-        secret_key=get("TRACKER_SECRET_KEY", None),
+        secret_key=_secret_key(get("TRACKER_SECRET_KEY", None)),
         send_rate=send_rate,
+        smtp_timeout=smtp_timeout,
+        send_lease=send_lease,
         public_url=_public_url(get("TRACKER_PUBLIC_URL", None)),
+        max_programme_mb=max_programme_mb,
     )
 
 
+def _secret_key(raw: str | None) -> str | None:
+    if raw is not None and len(raw) < MIN_SECRET_KEY_LENGTH:
+        # Never echo the value: it is a secret, even when a bad one.
+        raise ConfigError(
+            f"TRACKER_SECRET_KEY: too short ({len(raw)} characters; at least "
+            f"{MIN_SECRET_KEY_LENGTH}): make one with: {MAKE_SECRET_KEY}"
+        )
+    return raw
+
+
 def _database_url(raw: str) -> str:
+    key = "TRACKER_DATABASE_URL"
     try:
         url = make_url(raw)
     except ArgumentError:
         raise ConfigError(
-            "TRACKER_DATABASE_URL: not a database URL "
+            f"{key}: not a database URL "
             "(expected sqlite:///FILE or postgresql+psycopg://USER@HOST/DB)"
         ) from None
-    if url.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ConfigError(
-            f"TRACKER_DATABASE_URL: unsupported database {url.get_backend_name()!r} "
-            "(use sqlite or postgresql)"
-        )
-    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", ""):
+    except ValueError:  # SQLAlchemy reads the port with int()
+        raise ConfigError(f"{key}: the port is not a number") from None
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigError(f"{key}: the port must be between 1 and 65535, got {url.port}")
+    backend = url.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{key}: unsupported database {backend!r} (use sqlite or postgresql)")
+    driver = url.get_driver_name()
+    if backend == "postgresql" and driver in ("psycopg2", ""):
         # psycopg 3 is the driver we install; a bare postgresql:// would ask for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
+    elif (backend, driver) not in (("sqlite", "pysqlite"), ("postgresql", "psycopg")):
+        raise ConfigError(
+            f"{key}: unsupported driver {driver!r} (use sqlite:// or postgresql+psycopg://)"
+        )
     return url.render_as_string(hide_password=False)
 
 
@@ -143,12 +199,14 @@ def parse_smtp_url(raw: str) -> SmtpSettings:
     try:
         parts = urlsplit(raw)
         port = parts.port
-    except ValueError:
-        raise ConfigError(f"{key}: the port is not a number") from None
+    except ValueError:  # not a number, or out of range: urlsplit says which in English
+        raise ConfigError(f"{key}: the port is not a number between 1 and 65535") from None
     if parts.scheme not in ("smtp", "smtps"):
         raise ConfigError(f"{key}: must start with smtp:// or smtps://")
     if not parts.hostname:
         raise ConfigError(f"{key}: names no host")
+    if port == 0:
+        raise ConfigError(f"{key}: the port is not a number between 1 and 65535")
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     unknown = set(query) - {"starttls"}
     if unknown:
@@ -188,7 +246,7 @@ def _reply_address(raw: str | None, from_address: str) -> str:
         return f"{local}+{{token}}@{domain}"
     if "{token}" not in raw:
         raise ConfigError("TRACKER_REPLY_ADDRESS: must contain {token}")
-    if not _ADDRESS.fullmatch(raw.replace("{token}", "1.abcdefghijklmnop")):
+    if not _ADDRESS.fullmatch(raw.replace("{token}", "1.abcdefghijkl.abcdefghijklmnop")):
         raise ConfigError(f"TRACKER_REPLY_ADDRESS: not an address pattern: {raw!r}")
     return raw
 
@@ -217,6 +275,16 @@ def _positive_int(key: str, raw: str | None) -> int:
         raise ConfigError(f"{key}: not a whole number: {raw!r}") from None
     if value < 1:
         raise ConfigError(f"{key}: must be at least 1, got {value}")
+    return value
+
+
+def _positive_seconds(key: str, raw: str | None) -> float:
+    try:
+        value = float(raw or "")
+    except ValueError:
+        raise ConfigError(f"{key}: not a number of seconds: {raw!r}") from None
+    if not 0 < value <= 3600:  # NaN fails this too
+        raise ConfigError(f"{key}: must be more than 0 and at most 3600 seconds, got {raw}")
     return value
 
 

@@ -24,15 +24,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.db.migrate import upgrade
 from tracker.db.session import make_engine, make_session_factory
-from tracker.mail.render import create_mail_environment
+from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
+from tracker.resources import bundled
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.intake import IntakeResult, ingest
 from tracker.services.sending import send_due
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "programme.yaml"
-FIRST_DAY = datetime(2019, 6, 24, 8, 0, tzinfo=UTC)  # after 09:30 in both Beijing and Berlin
+EXAMPLE = bundled("examples") / "programme.yaml"
+FIRST_DAY = datetime(2019, 6, 24, 8, 0, tzinfo=UTC)  # after 09:30 in both Beijing and Seoul
 LAST_DAY = datetime(2019, 11, 1, 8, 0, tzinfo=UTC)
 
 
@@ -75,30 +76,32 @@ class DemoReply:
 
 REPLIES = (
     DemoReply(
-        address="wang.xiaoming@xicheng.example.org",
+        address="wang.xiaoming@xicheng.example.cn",
         body="1：已完成\n2：进行中 60%，等待预算批复\n3：受阻，缺少监测设备经费\n\n"
-        '------------------ 原始邮件 ------------------\n发件人: "Programme Office";\n',
+        '------------------ 原始邮件 ------------------\n发件人: "ICLEI East Asia";\n',
         charset="gb18030",
     ),
     DemoReply(
-        address="chen.jing@dongcheng.example.org",
+        address="li.jing@xicheng.example.cn",
         body="1. 进行中 80%，初稿已完成\n2 未开始\n\n"
-        "发件人: Programme Office\n发送时间: 2019年6月24日 9:30\n",
+        "发件人: ICLEI East Asia\n发送时间: 2019年6月24日 9:30\n",
     ),
     DemoReply(
-        address="liu.yang@chaoyang.example.org", body="1 已完成\n2：进行中\n\n发自我的iPhone\n"
+        address="liu.yang@shijingshan.example.cn",
+        body="1 进行中 30%，项目清单初稿已报区政府\n2：已完成\n\n发自我的iPhone\n",
     ),
     DemoReply(
-        address="anna.keller@citynetwork.example.org",
-        body="2: done, published on the network website\n1: in progress 50%, four pairs agreed\n\n"
-        "On Mon, 24 Jun 2019 at 09:30, Programme Office wrote:\n> Dear Anna Keller,\n",
+        address="soojin.kim@seoul.example.org",
+        body="2: done, the guidelines are on our English website\n"
+        "1: in progress 50%, visit dates agreed for October\n\n"
+        "On Mon, 24 Jun 2019 at 17:30, ICLEI East Asia wrote:\n> Dear Kim Soo-jin,\n",
     ),
     DemoReply(
-        address="zhao.min@haidian.example.org",
+        address="zhao.min@changping.example.cn",
         body="您好，我正在休假，7月8日返回后回复您。",
         auto=True,
     ),
-    DemoReply(address="sun.li@fengtai.example.org", body="1：已完成", sender="someone@example.net"),
+    DemoReply(address="sun.li@yanqing.example.cn", body="1：已完成", sender="someone@example.net"),
 )
 
 
@@ -112,9 +115,9 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
     upgrade(engine)
     factory = make_session_factory(engine)
     identity = MailIdentity(
-        from_header="Programme Office <followup@citynetwork.example.org>",
-        from_address="followup@citynetwork.example.org",
-        reply_pattern="followup+{token}@citynetwork.example.org",
+        from_header="ICLEI East Asia <followup@iclei-eastasia.example.org>",
+        from_address="followup@iclei-eastasia.example.org",
+        reply_pattern="followup+{token}@iclei-eastasia.example.org",
         secret_key=secrets.token_urlsafe(32),
     )
     env = create_mail_environment()
@@ -133,7 +136,9 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
 
     replied_at = FIRST_DAY + timedelta(hours=20)
 
-    spec = read_programme_file(EXAMPLE.read_text(encoding="utf-8"), path=str(EXAMPLE))
+    spec = read_programme_file(
+        EXAMPLE.read_text(encoding="utf-8"), path=str(EXAMPLE), languages=template_languages(env)
+    )
     with factory.begin() as session:
         report = import_programme(spec, session=session, now=FIRST_DAY - timedelta(days=31))
     echo(
@@ -161,7 +166,7 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
     for reply in REPLIES:
         reminder = next(m for m in first if reply.address in str(m["To"]))
         echo(f"  {reply.sender or reply.address}: {_outcome(receive(_reply(reminder, reply)))}")
-    result = receive(_bounce("wu.fang@shanxi.example.org"))
+    result = receive(_bounce("wu.fang@hunan.example.cn"))
     echo(f"  a delivery failure report: {result.detail}")
     acknowledged = send_pass(replied_at + timedelta(minutes=1))
     echo(f"  {len(acknowledged)} acknowledgements sent, echoing what was recorded.")
@@ -190,14 +195,15 @@ def _reply(reminder: EmailMessage, reply: DemoReply) -> bytes:
 
 def _bounce(address: str) -> bytes:
     return (
-        "From: Mail Delivery System <MAILER-DAEMON@mx.shanxi.example.org>\r\n"
-        "To: followup@citynetwork.example.org\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-        f"Message-ID: <bounce-{secrets.token_hex(6)}@mx.shanxi.example.org>\r\n"
+        "From: Mail Delivery System <MAILER-DAEMON@mx.hunan.example.cn>\r\n"
+        "To: followup@iclei-eastasia.example.org\r\n"
+        "Subject: Undelivered Mail Returned to Sender\r\n"
+        f"Message-ID: <bounce-{secrets.token_hex(6)}@mx.hunan.example.cn>\r\n"
         "MIME-Version: 1.0\r\n"
         'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
         "--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
         "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
-        "Reporting-MTA: dns; mx.shanxi.example.org\r\n\r\n"
+        "Reporting-MTA: dns; mx.hunan.example.cn\r\n\r\n"
         f"Final-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n--b--\r\n"
     ).encode("ascii")
 

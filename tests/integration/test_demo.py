@@ -13,8 +13,21 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     result = run_tracker("demo", "--no-serve", "--folder", str(folder), cwd=tmp_path)
     assert result.code == 0, result.stderr
     out = result.stdout
-    assert "9 check-in reminders sent" in out
-    assert "wang.xiaoming@xicheng.example.org: 3 update(s) recorded" in out
+    assert out.startswith(
+        "Imported Capacity Building for Chinese Cities on Climate Change and Air Quality "
+        "Policies: 12 participants, 25 actions"
+    )
+    assert "12 check-in reminders sent" in out
+    assert "wang.xiaoming@xicheng.example.cn: 3 update(s) recorded" in out
+    assert "soojin.kim@seoul.example.org: 2 update(s) recorded" in out
+    assert "a delivery failure report: bounce: wu.fang@hunan.example.cn" in out
+    # The status table is headed by the programme's name, not a coordinator's.
+    assert (
+        "shrdc-2019-china  Capacity Building for Chinese Cities on Climate Change and Air "
+        "Quality Policies\n" in out
+    )
+    assert "Mei Lin" not in out
+    assert "Park Ji-won" not in out
     assert "someone@example.net: held for a coordinator (sender_mismatch)" in out
     assert "escalation ×" in out
     assert "试点低排放物流配送区" in out  # the status table

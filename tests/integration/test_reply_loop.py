@@ -17,7 +17,7 @@ from tests.smtp_server import SmtpTestServer
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples/programme.yaml"
-CHECK_IN = "2019-06-24T08:00:00+00:00"  # after the first check-ins: 09:30 in Beijing and in Berlin
+CHECK_IN = "2019-06-24T08:00:00+00:00"  # after the first check-ins: 09:30 in Beijing and in Seoul
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def env(tracker_env: dict[str, str], smtp: SmtpTestServer) -> dict[str, str]:
     env = {
         **tracker_env,
         "TRACKER_SMTP_URL": f"smtp://127.0.0.1:{smtp.port}",
-        "TRACKER_FROM": "Programme Office <followup@citynetwork.example.org>",
+        "TRACKER_FROM": "ICLEI East Asia <followup@iclei-eastasia.example.org>",
         "TRACKER_SEND_RATE": "6000",
     }
     assert run_tracker("import", str(EXAMPLE), env=env).code == 0
@@ -55,7 +55,7 @@ def actions(env: dict[str, str], address: str) -> dict[str, dict[str, object]]:
     return {a["ref"]: a for a in person["actions"]}
 
 
-WANG = "wang.xiaoming@xicheng.example.org"
+WANG = "wang.xiaoming@xicheng.example.cn"
 
 
 def test_a_reply_piped_to_ingest_shows_in_status(
@@ -94,7 +94,7 @@ def test_a_forged_reply_is_held_for_review(env: dict[str, str], smtp: SmtpTestSe
 def test_a_reply_fetched_from_the_mailbox_shows_in_status(
     env: dict[str, str], smtp: SmtpTestServer, dovecot: DovecotServer
 ) -> None:
-    sent = first_check_in(smtp, "anna.keller@citynetwork.example.org")
+    sent = first_check_in(smtp, "soojin.kim@seoul.example.org")
     dovecot.deliver(reply_to(sent, "2: done\n1: in progress 40%, two cities paired so far"))
     imap_env = {**env, "TRACKER_IMAP_URL": dovecot.url}
     first = run_tracker("fetch-mail", "--now", "2019-06-24T10:00:00+00:00", "--json", env=imap_env)
@@ -102,7 +102,7 @@ def test_a_reply_fetched_from_the_mailbox_shows_in_status(
     assert (first.json()["fetched"], first.json()["stored"]) == (1, 1)
     assert [p["state"] for p in first.json()["processed"]] == ["processed"]
     assert run_tracker("fetch-mail", "--json", env=imap_env).json()["fetched"] == 0
-    state = actions(env, "anna.keller@citynetwork.example.org")
+    state = actions(env, "soojin.kim@seoul.example.org")
     assert state["2"]["status"] == "done"
     assert (state["1"]["status"], state["1"]["percent"]) == ("in_progress", 40)
     assert state["1"]["last_update"]["note"] == "two cities paired so far"
@@ -132,7 +132,7 @@ def test_parse_prints_the_contract_document(
 def test_an_mta_is_told_to_retry_when_the_message_cannot_be_stored(tmp_path: Path) -> None:
     unreachable = {
         "TRACKER_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/nowhere",
-        "TRACKER_SECRET_KEY": "k" * 20,
+        "TRACKER_SECRET_KEY": "k" * 40,
     }
     message = b"From: someone@example.org\r\nSubject: hello\r\n\r\n1: done\r\n"
     deferred = run_tracker(

@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import os
+import pty
+import subprocess
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 
-from tests.cli import run_tracker
-from tests.integration.sender_helpers import SMALL, load_programme, reminders_only, smtp_url
+from tests.cli import run_tracker, tracker_executable
+from tests.integration.sender_helpers import (
+    SMALL,
+    load_programme,
+    programme_text,
+    reminders_only,
+    smtp_url,
+)
 from tests.smtp_server import SmtpTestServer
 from tracker.db.orm import Base
 from tracker.db.session import make_session_factory
@@ -109,3 +118,57 @@ def test_a_missing_secret_key_is_one_line_naming_it(
     assert "TRACKER_SECRET_KEY" in lines[0]
     assert result.stdout == ""
     assert smtp_server.messages == []
+
+
+def _stderr_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run `tracker` with stderr on a pseudo-terminal, as a person at a terminal would."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+    full_env.update(env, TERM="xterm-256color", COLUMNS="100")
+    full_env.pop("NO_COLOR", None)
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [tracker_executable(), *args], env=full_env, stdout=subprocess.PIPE, stderr=follower
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    process.communicate(timeout=120)
+    return process.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_pass_shows_progress_on_a_terminal_and_nowhere_else(
+    tracker_env: dict[str, str], engine: Engine, smtp_server: SmtpTestServer
+) -> None:
+    text = programme_text(30, first=date(2019, 7, 1), at="10:00", working_days_only=False)
+    load_programme(make_session_factory(engine), text, now=IMPORTED)
+    env = {**tracker_env, "TRACKER_SMTP_URL": smtp_url(smtp_server), "TRACKER_SEND_RATE": "3000"}
+    # Piped: no bar.
+    piped = run_tracker("send-due", "--now", "2019-07-01T02:00:00+00:00", env=env)
+    assert piped.code == 0, piped.stderr
+    assert "Sending" not in piped.stderr
+    assert "30 sent" in piped.stdout
+    # At a terminal: the bar counts the due messages.
+    load_programme(
+        make_session_factory(engine), text.replace("slug: bulk", "slug: bulk-2"), now=IMPORTED
+    )
+    code, terminal = _stderr_on_a_terminal(["send-due", "--now", "2019-07-01T02:00:00+00:00"], env)
+    assert code == 0, terminal
+    assert "Sending" in terminal
+    assert "/30" in terminal
+    # Under --json, even at a terminal: nothing but the document.
+    load_programme(
+        make_session_factory(engine), text.replace("slug: bulk", "slug: bulk-3"), now=IMPORTED
+    )
+    code, terminal = _stderr_on_a_terminal(
+        ["send-due", "--now", "2019-07-01T02:00:00+00:00", "--json"], env
+    )
+    assert code == 0, terminal
+    assert "Sending" not in terminal

@@ -15,7 +15,7 @@ from tests.integration.sender_helpers import (
     send_pass,
 )
 from tests.smtp_server import SmtpTestServer
-from tracker.services.claiming import OutboxPolicy, claim_batch
+from tracker.services.claiming import OutboxPolicy, PassClock, claim_batch
 from tracker.services.planning import plan_due_reminders
 
 DUE = datetime(2019, 7, 1, 3, 0, tzinfo=UTC)
@@ -30,7 +30,7 @@ def test_a_reminder_left_sending_by_a_dead_sender_is_resent_after_its_lease_with
     # A sender plans and claims, commits its claims, and is killed before sending.
     with session_factory.begin() as session:
         assert len(plan_due_reminders(session=session, now=DUE).planned) == 3
-    claimed = claim_batch(session_factory, IDENTITY, DUE, POLICY)
+    claimed = claim_batch(session_factory, IDENTITY, PassClock(DUE), POLICY)
     assert len(claimed) == 3
     held = outbox(session_factory)
     assert {r.state for r in held} == {"sending"}
@@ -42,7 +42,8 @@ def test_a_reminder_left_sending_by_a_dead_sender_is_resent_after_its_lease_with
         assert server.messages == []
         assert {r.state for r in outbox(session_factory)} == {"sending"}
 
-        after = send_pass(session_factory, server, DUE + POLICY.lease)
+        # The lease runs from the moment of the claim (a little after DUE).
+        after = send_pass(session_factory, server, DUE + POLICY.lease + timedelta(seconds=1))
         assert len(after.sent) == 3
         assert send_pass(session_factory, server, DUE + 2 * POLICY.lease).sent == []
     assert sorted(message_ids(server.messages)) == sorted(r.message_id for r in held)

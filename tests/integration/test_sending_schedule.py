@@ -45,7 +45,7 @@ PRIORITY = ("overdue", "before_due", "check_in")  # a merged message is named af
 # 2019-09-23 (a check-in on a Monday), the make-up working Sunday, the day after
 # the National-Day week.
 BY_CONSOLE_SCRIPT = {date(2019, 9, 23), date(2019, 9, 29), date(2019, 10, 8)}
-COORDINATORS = {"li.na@citynetwork.example.org", "d.okafor@trainingcentre.example.org"}
+COORDINATORS = {"mei.lin@iclei-eastasia.example.org", "jiwon.park@shrdc.example.org"}
 
 
 def is_working_day(day: date, country: str) -> bool:
@@ -192,7 +192,7 @@ def read_received(
     chinese = bool(re.search(r"[\u4e00-\u9fff]", subject + parts["text/plain"]))
     if person.language == "en":
         assert not re.search(r"[\u4e00-\u9fff]", subject)
-        assert "Dear" in parts["text/plain"] or "Anna" in parts["text/plain"]
+        assert "Kim Soo-jin" in parts["text/plain"]
     else:
         assert chinese
         assert subject.startswith("【")
@@ -220,20 +220,22 @@ def test_a_year_of_the_example_programme_sends_exactly_what_the_rules_name(
         )
 
         # The first check-in is named for Sunday 2019-06-23: it leaves on Monday
-        # at 09:30 in each participant's zone, not a minute before.
-        shanghai, berlin = ZoneInfo("Asia/Shanghai"), ZoneInfo("Europe/Berlin")
-        send_due_at(env, datetime(2019, 6, 24, 9, 29, tzinfo=shanghai))
+        # at 09:30 in each participant's zone, not a minute before (Seoul is an
+        # hour ahead of Shanghai).
+        shanghai, seoul = ZoneInfo("Asia/Shanghai"), ZoneInfo("Asia/Seoul")
+        send_due_at(env, datetime(2019, 6, 24, 9, 29, tzinfo=seoul))
         assert server.messages == []
+        send_due_at(env, datetime(2019, 6, 24, 9, 31, tzinfo=seoul))
+        first = [read_received(m, session_factory, people) for m in server.messages]
+        assert {(e.to, e.kind) for e in first} == {("soojin.kim@seoul.example.org", "check_in")}
+        send_due_at(env, datetime(2019, 6, 24, 9, 29, tzinfo=shanghai))
+        assert len(server.messages) == 1
         send_due_at(env, datetime(2019, 6, 24, 9, 31, tzinfo=shanghai))
         first = [read_received(m, session_factory, people) for m in server.messages]
-        assert {(e.to, e.kind) for e in first} == {
-            (p.email, "check_in") for p in people.values() if p.language != "en"
-        }
+        assert {(e.to, e.kind) for e in first} == {(p.email, "check_in") for p in people.values()}
         again = send_due_at(env, datetime(2019, 6, 24, 9, 31, tzinfo=shanghai))
         assert "0 sent" in again
-        assert len(server.messages) == 8
-        send_due_at(env, datetime(2019, 6, 24, 9, 31, tzinfo=berlin))
-        assert len(server.messages) == 9
+        assert len(server.messages) == 12
 
         # Then every day something is due, after the day's last moment everywhere:
         # the days the brief names by the console script, the others by the
@@ -260,13 +262,14 @@ def test_a_year_of_the_example_programme_sends_exactly_what_the_rules_name(
 def test_the_expectation_covers_the_holiday_moves_the_rules_name() -> None:
     """The independent expectation itself: the dates the CONTRACT's example implies."""
     mail = expected_mail()
-    wang = {(e.day, e.kind) for e in mail if e.to == "wang.xiaoming@xicheng.example.org"}
+    wang = {(e.day, e.kind) for e in mail if e.to == "wang.xiaoming@xicheng.example.cn"}
     # Sunday 2019-06-23 → Monday; 2019-09-23 is a Monday: before_due (due 09-30) merged in.
     assert (date(2019, 6, 24), "check_in") in wang
     assert (date(2019, 9, 23), "before_due") in wang
     # Due 2019-09-30: overdue on 10-07 falls in the National-Day week → Tuesday 10-08.
     assert (date(2019, 10, 8), "overdue") in wang
-    sun = {(e.day, e.kind) for e in mail if e.to == "sun.li@fengtai.example.org"}
+    sun = {(e.day, e.kind) for e in mail if e.to == "sun.li@yanqing.example.cn"}
     assert (date(2019, 9, 29), "overdue") in sun  # a Sunday that is an official working day
-    anna = {(e.day, e.kind) for e in mail if e.to == "anna.keller@citynetwork.example.org"}
-    assert (date(2019, 10, 7), "overdue") in anna  # no Chinese holiday in Berlin
+    kim = {(e.day, e.kind) for e in mail if e.to == "soojin.kim@seoul.example.org"}
+    assert (date(2019, 9, 30), "overdue") in kim  # in Seoul that Sunday is a Sunday
+    assert (date(2019, 9, 29), "overdue") not in kim

@@ -8,11 +8,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from tests.smtp_server import SmtpTestServer, free_port
+from tests.smtp_server import SilentServer, SmtpTestServer, free_port
 from tracker.config import SmtpSettings
 from tracker.core.tokens import make_reply_token
 from tracker.mail.outgoing import (
+    Mailbox,
     PermanentMailError,
+    SmtpConfigurationError,
     TemporaryMailError,
     build_message,
     make_message_id,
@@ -74,7 +76,7 @@ def mailer_for(settings: SmtpSettings, clock: FakeClock | None = None) -> SmtpMa
 
 
 def message(number: int, *, to_address: str = "wang.wei@example.cn") -> EmailMessage:
-    token = make_reply_token(number, "test-secret")
+    token = make_reply_token(number, "test-secret", nonce=None)
     rendered = RenderedMail(
         subject=f"【城市气候变化政策】行动计划落实情况了解 {number}",
         text=f"尊敬的王伟：\n\n    {number}：已完成\n",
@@ -84,11 +86,10 @@ def message(number: int, *, to_address: str = "wang.wei@example.cn") -> EmailMes
     return build_message(
         rendered=rendered,
         from_header="项目组 <followup@example.org>",
-        to_name="王伟",
-        to_address=to_address,
+        to=[Mailbox(name="王伟", address=to_address)],
         reply_to=reply_address("followup+{token}@example.org", token),
         message_id=make_message_id(token, "example.org"),
-        list_unsubscribe=unsubscribe_mailto("followup@example.org"),
+        list_unsubscribe_uris=[unsubscribe_mailto("followup@example.org")],
         date=datetime(2019, 6, 23, 1, 30, tzinfo=UTC),
     )
 
@@ -112,7 +113,7 @@ def test_a_batch_goes_over_one_connection_and_arrives_intact(server: SmtpTestSer
     assert parsed["From"].addresses[0].display_name == "项目组"
     assert parsed["Auto-Submitted"] == "auto-generated"
     assert parsed["Message-ID"] == make_message_id(
-        make_reply_token(1, "test-secret"), "example.org"
+        make_reply_token(1, "test-secret", nonce=None), "example.org"
     )
     text = parsed.get_body(preferencelist=("plain",))
     html = parsed.get_body(preferencelist=("html",))
@@ -195,36 +196,108 @@ def test_auth_with_the_right_password_sends(auth_server: SmtpTestServer) -> None
     assert [m.login for m in auth_server.messages] == ["tracker", "tracker"]
 
 
-def test_auth_failure_is_permanent_and_never_shows_the_password(
+def test_a_wrong_password_is_a_configuration_error_that_never_shows_the_password(
     auth_server: SmtpTestServer,
 ) -> None:
     settings = settings_for(auth_server, username="tracker", password="wrong-" + PASSWORD)
-    with mailer_for(settings) as mailer, pytest.raises(PermanentMailError) as caught:
+    with mailer_for(settings) as mailer, pytest.raises(SmtpConfigurationError) as caught:
         mailer.send(message(1))
     assert caught.value.code == 535
-    assert caught.value.connection_level
+    assert caught.value.setting == "TRACKER_SMTP_URL"
+    assert str(caught.value).startswith("TRACKER_SMTP_URL: ")
+    assert "refused the user name or password" in str(caught.value)
     assert PASSWORD not in str(caught.value)
     assert PASSWORD not in repr(caught.value)
     assert PASSWORD not in repr(settings)
     assert auth_server.messages == []
 
 
-def test_sending_without_auth_to_a_server_that_requires_it_is_permanent(
+def test_sending_without_auth_to_a_server_that_requires_it_is_a_configuration_error(
     auth_server: SmtpTestServer,
 ) -> None:
     with (
         mailer_for(settings_for(auth_server)) as mailer,
-        pytest.raises(PermanentMailError) as caught,
+        pytest.raises(SmtpConfigurationError) as caught,
     ):
         mailer.send(message(1))
     assert caught.value.code == 530
+    assert str(caught.value).startswith("TRACKER_SMTP_URL: ")
+    assert "add user:password to the URL" in str(caught.value)
 
 
-def test_starttls_against_a_server_without_it_is_a_clear_permanent_error(
+def test_starttls_against_a_server_without_it_is_a_configuration_error(
     server: SmtpTestServer,
 ) -> None:
     settings = settings_for(server, security="starttls")
-    with mailer_for(settings) as mailer, pytest.raises(PermanentMailError) as caught:
+    with mailer_for(settings) as mailer, pytest.raises(SmtpConfigurationError) as caught:
+        mailer.send(message(1))
+    assert str(caught.value).startswith("TRACKER_SMTP_URL: ")
+    assert "STARTTLS" in str(caught.value)
+
+
+def test_smtps_against_a_plain_port_is_a_configuration_error(server: SmtpTestServer) -> None:
+    settings = settings_for(server, security="ssl")
+    with mailer_for(settings) as mailer, pytest.raises(SmtpConfigurationError) as caught:
+        mailer.send(message(1))
+    assert str(caught.value).startswith("TRACKER_SMTP_URL: ")
+    assert "does not speak TLS from the start" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "554 5.7.1 <wang.wei@example.cn>: Relay access denied",
+        "550 5.7.1 Relaying not permitted",
+        "550 5.7.1 relay not allowed",
+    ],
+)
+def test_a_refused_relay_is_a_configuration_error(server: SmtpTestServer, reply: str) -> None:
+    server.rcpt_reply = reply
+    with (
+        mailer_for(settings_for(server)) as mailer,
+        pytest.raises(SmtpConfigurationError) as caught,
+    ):
+        mailer.send(message(1))
+    assert caught.value.setting == "TRACKER_SMTP_URL"
+    assert "will not relay to wang.wei@example.cn" in str(caught.value)
+
+
+def test_a_refused_sender_is_a_configuration_error_naming_the_from_setting(
+    server: SmtpTestServer,
+) -> None:
+    server.mail_reply = "553 5.7.1 Sender address rejected: not owned by user"
+    with (
+        mailer_for(settings_for(server)) as mailer,
+        pytest.raises(SmtpConfigurationError) as caught,
+    ):
+        mailer.send(message(1))
+    assert caught.value.setting == "TRACKER_FROM"
+    assert str(caught.value).startswith("TRACKER_FROM: ")
+    assert "refuses the sender followup@example.org" in str(caught.value)
+
+
+def test_a_busy_sender_check_is_temporary_not_a_configuration_error(
+    server: SmtpTestServer,
+) -> None:
+    server.mail_reply = "451 4.3.0 Sender check unavailable, try later"
+    with mailer_for(settings_for(server)) as mailer, pytest.raises(TemporaryMailError) as caught:
         mailer.send(message(1))
     assert caught.value.connection_level
-    assert "STARTTLS" in str(caught.value)
+
+
+@pytest.mark.parametrize("timeout", [0.3, 1.0])
+def test_a_server_that_never_answers_is_reported_as_timed_out_after_the_limit(
+    timeout: float,
+) -> None:
+    with SilentServer() as silent:
+        settings = SmtpSettings(host=silent.host, port=silent.port, security="plain")
+        mailer = SmtpMailer(settings, rate_per_minute=None, timeout=timeout)
+        with mailer, pytest.raises(TemporaryMailError) as caught:
+            mailer.send(message(1))
+    error = caught.value
+    assert error.connection_level
+    assert str(error) == (
+        f"SMTP {silent.host}:{silent.port}: no answer within {timeout:g} s: timed out "
+        "(the limit is TRACKER_SMTP_TIMEOUT)"
+    )
+    assert "closed the connection" not in str(error)

@@ -24,7 +24,7 @@ from tests.integration.sender_helpers import load_programme, outbox, programme_t
 from tests.smtp_server import SmtpTestServer, TlsMode
 from tests.tls import SelfSignedCertificate, make_certificate
 from tracker.config import parse_smtp_url
-from tracker.mail.outgoing import PermanentMailError
+from tracker.mail.outgoing import SmtpConfigurationError
 from tracker.mail.smtp import SmtpMailer
 
 USER = "tracker"
@@ -94,20 +94,20 @@ def test_the_mailer_authenticates_and_delivers_over_tls_to_a_trusted_server(
     assert received.parsed()["Message-ID"] == "<tls-test-1@example.org>"
 
 
-def test_an_untrusted_certificate_is_a_permanent_server_error_naming_the_certificate(
+def test_an_untrusted_certificate_is_a_configuration_error_naming_the_certificate(
     tls_server: SmtpTestServer, stranger: SelfSignedCertificate
 ) -> None:
     with (
-        pytest.raises(PermanentMailError) as caught,
+        pytest.raises(SmtpConfigurationError) as caught,
         mailer(tls_server, stranger.client_context()) as smtp,
     ):
         smtp.send(a_message())
     error = caught.value
-    # About the server, not this message: the outbox keeps it and stops the batch.
+    # About the settings, not this message: the outbox keeps it and the pass stops.
     assert error.connection_level
     assert error.code is None
     text = str(error)
-    assert text.startswith(f"SMTP {tls_server.host}:{tls_server.port}: ")
+    assert text.startswith(f"TRACKER_SMTP_URL: SMTP {tls_server.host}:{tls_server.port}: ")
     assert "TLS certificate is not trusted (self-signed certificate)" in text
     assert PASSWORD not in text
     assert tls_server.messages == []
@@ -121,7 +121,7 @@ def test_a_certificate_for_another_name_is_refused_like_an_untrusted_one(
     smtp = SmtpMailer(
         settings, rate_per_minute=None, timeout=10, ssl_context=certificate.client_context()
     )
-    with pytest.raises(PermanentMailError) as caught, smtp:
+    with pytest.raises(SmtpConfigurationError) as caught, smtp:
         smtp.send(a_message())
     assert caught.value.connection_level
     assert "TLS certificate is not trusted (Hostname mismatch" in str(caught.value)
@@ -180,14 +180,16 @@ def test_send_due_with_an_untrusted_certificate_says_so_in_one_line_and_keeps_th
     output = stdout + stderr
     assert "Traceback" not in output
     assert PASSWORD not in output
-    (reason,) = [line for line in stdout.splitlines() if "certificate" in line]
+    (reason,) = stderr.strip().splitlines()
+    assert reason.startswith("error: TRACKER_SMTP_URL: ")
     assert "TLS certificate is not trusted (self-signed certificate)" in reason
     assert tls_server.messages == []
     (row,) = outbox(session_factory)
-    assert row.state == "planned"  # not failed: nothing was wrong with the message
+    # Not failed, and no attempt counted: nothing was wrong with the message.
+    assert (row.state, row.attempts) == ("planned", 0)
 
-    # Once the operator trusts the certificate, the next pass after the backoff sends it.
-    code, stdout, stderr = send_due(env, certificate.cert_path, DUE + timedelta(minutes=10))
+    # Once the operator trusts the certificate, the next pass sends it at once.
+    code, stdout, stderr = send_due(env, certificate.cert_path, DUE + timedelta(seconds=1))
     assert code == 0, stderr
     (received,) = tls_server.messages
     assert received.tls

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import re
 import shutil
 from datetime import date
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from tracker.mail.contexts import (
     MailContext,
     RecordedUpdate,
     ReminderContext,
+    UndeliveredMessage,
 )
 from tracker.mail.render import (
     create_mail_environment,
@@ -165,9 +168,27 @@ def contexts(language: str, suffix: str = "") -> list[MailContext]:
             actions=(),
         ),
     )
-    for people, held, dashboard in (
-        (participants, 2, "https://t.example.org/d" + suffix),
-        ((), 0, None),
+    undelivered = (
+        UndeliveredMessage(
+            participant_name="李华" + suffix,
+            participant_email="li@example.cn",
+            kind=ReminderKind.CHECK_IN,
+            on=date(2019, 9, 17),
+            error="SMTP mail.example.org:25: 550 recipient li@example.cn refused" + suffix,
+            retrying=False,
+        ),
+        UndeliveredMessage(
+            participant_name=name,
+            participant_email="wang@example.cn",
+            kind=ReminderKind.ACKNOWLEDGEMENT,
+            on=date(2019, 9, 20),
+            error="SMTP mail.example.org:25: 451 try again later",
+            retrying=True,
+        ),
+    )
+    for people, held, dashboard, failed in (
+        (participants, 2, "https://t.example.org/d" + suffix, undelivered),
+        ((), 0, None, ()),
     ):
         result.append(
             DigestContext(
@@ -178,6 +199,7 @@ def contexts(language: str, suffix: str = "") -> list[MailContext]:
                 period_end=date(2019, 9, 22),
                 participants=people,
                 held_for_review=held,
+                undelivered=failed,
                 dashboard_url=dashboard,
             )
         )
@@ -226,6 +248,30 @@ def test_every_context_renders_strictly_in_every_language(env: Environment, lang
         assert mail.html.lstrip().startswith("<!DOCTYPE html>")
         assert f'<html lang="{language}">' in mail.html
     assert rendered_kinds == set(ReminderKind)
+
+
+HTML_TAGS = {
+    *("html", "head", "meta", "title", "style", "body", "div", "p", "br", "a", "span"),
+    *("h3", "ul", "li", "strong", "pre", "table", "tr", "td"),
+}
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.add(tag)
+
+
+@pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
+def test_html_holds_only_the_tags_the_templates_write(env: Environment, language: str) -> None:
+    """Data in angle brackets (an address shown as <x@y>) must be escaped, not a tag."""
+    for ctx in contexts(language):
+        parser = _Tags()
+        parser.feed(render_mail(env, ctx).html)
+        assert parser.seen <= HTML_TAGS, (type(ctx).__name__, parser.seen - HTML_TAGS)
 
 
 @pytest.mark.parametrize("language", SHIPPED_LANGUAGES)
@@ -351,6 +397,49 @@ def test_digest_summarises_statuses_in_order(env: Environment) -> None:
     assert "2019年9月16日" in mail.subject
     assert "另有2封来信待您审核" in mail.text
     assert "张强 <zhang@example.cn>：已退订" in mail.text
+
+
+@pytest.mark.parametrize(
+    ("language", "lines"),
+    [
+        (
+            "zh-CN",
+            (
+                "另有2封发给学员的邮件未能送达（见下文）。",
+                "六、未能送达的邮件（以下学员尚未收到）",
+                "李华（li@example.cn）：2019年9月17日的进展询问未能送达："
+                "SMTP mail.example.org:25: 550 recipient li@example.cn refused",
+                "王伟（wang@example.cn）：2019年9月20日的反馈确认正在重试："
+                "SMTP mail.example.org:25: 451 try again later",
+            ),
+        ),
+        (
+            "en",
+            (
+                "2 messages to participants did not get through (below).",
+                "NOT DELIVERED (these participants have not been reached)",
+                "李华 (li@example.cn): the check-in of 17 September 2019 could not be delivered: "
+                "SMTP mail.example.org:25: 550 recipient li@example.cn refused",
+                "王伟 (wang@example.cn): the acknowledgement of 20 September 2019 is being "
+                "retried: SMTP mail.example.org:25: 451 try again later",
+            ),
+        ),
+    ],
+)
+def test_digest_lists_undelivered_mail_and_never_calls_its_addressee_silent(
+    env: Environment, language: str, lines: tuple[str, ...]
+) -> None:
+    digest = next(c for c in contexts(language) if isinstance(c, DigestContext))
+    mail = render_mail(env, digest)
+    for line in lines:
+        assert line in mail.text
+    for line in (lines[0], *lines[2:]):  # the heading differs in case
+        assert html.escape(line, quote=False) in mail.html
+    # 李华 was never reached: not among those who sent no update.
+    quiet = mail.text.split("四、" if language == "zh-CN" else "NO UPDATE RECEIVED")[1]
+    quiet = quiet.split("五、" if language == "zh-CN" else "NOT RECEIVING")[0]
+    assert "李华" not in quiet
+    assert ("无。" if language == "zh-CN" else "(none)") in quiet
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ def _register() -> None:
         coordinator_commands,
         demo_commands,
         inbound_commands,
+        outbox_commands,
         programme_commands,
         sending_commands,
         service_commands,
@@ -65,6 +66,7 @@ def _register() -> None:
     main.add_command(demo_commands.demo_command)
     sending_commands.register(main)
     web_commands.register(main)
+    outbox_commands.register(main)
 
 
 _register()

@@ -1,4 +1,5 @@
-"""Commands for coordinators' own actions: `record`, `participant pause|resume|opt-out`."""
+"""Commands for coordinators' own actions: `record`, and `participant` pause, resume,
+opt-out and change-email."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tracker.services.coordinating import (
     record_by_coordinator,
     set_participant_state,
 )
+from tracker.services.email_change import change_participant_email
 
 _PROGRAMME = click.option(
     "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
@@ -78,6 +80,28 @@ _state_command(
     "resume", ParticipantState.ACTIVE, "Follow EMAIL up again (also after their address bounced)."
 )
 _state_command("opt-out", ParticipantState.OPTED_OUT, "EMAIL asked to receive nothing more.")
+
+
+@participant_group.command("change-email")
+@click.argument("old")
+@click.argument("new")
+@_PROGRAMME
+@_NOW
+def change_email_command(old: str, new: str, slug: str | None, now_text: str | None) -> None:
+    """Participant OLD now uses the address NEW; they keep all their history.
+
+    Reminders not yet sent go to NEW; updates, replies and reminders already
+    recorded stay theirs. To make a later import match them, list OLD under
+    their `previous_emails:` in the programme file (or write NEW there).
+    """
+    runtime = Runtime.from_environment()
+    with runtime.unit_of_work() as session:
+        participant = find_participant(old, slug=slug, session=session)
+        before = change_participant_email(
+            participant, new, session=session, now=parse_now(now_text)
+        )
+        after, programme = participant.email, participant.programme.slug
+    click.echo(f"{before} is now {after} in {programme}; their history stays with them")
 
 
 def register(group: click.Group) -> None:

@@ -7,13 +7,22 @@ from typing import Any
 
 import click
 
+from tracker.cli.progress import progress_bar, wants_progress
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import format_table, truncate
+from tracker.config import Settings
 from tracker.db import migrate
-from tracker.errors import TrackerError
+from tracker.errors import ProgrammeFileError, TrackerError
+from tracker.mail.render import create_mail_environment, template_languages
+from tracker.programme.limits import ReadingLimits, too_large
 from tracker.programme.reading import read_programme_file
+from tracker.programme.spec import ProgrammeSpec
 from tracker.services.importing import import_programme
 from tracker.services.status import programme_status
+
+# A small import lists each change; a larger one (a first import of a big
+# programme) is summarised by kind, with --changes to list every line.
+LISTED_CHANGES = 50
 
 
 @click.group()
@@ -41,43 +50,78 @@ def db_upgrade() -> None:
 @click.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option(
+    "--changes",
+    "list_all",
+    is_flag=True,
+    help=f"List every change, however many (by default, up to {LISTED_CHANGES}).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
 @click.option(
     "--now", "now_text", metavar="ISO8601", help="The moment of the import (tests, replays)."
 )
-def import_command(file: Path, dry_run: bool, as_json: bool, now_text: str | None) -> None:
-    """Load a programme file: all or nothing; a re-import updates in place."""
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise TrackerError(f"{file}: no such file") from None
-    except UnicodeDecodeError:
-        raise TrackerError(f"{file}: not UTF-8 text") from None
-    except OSError as error:
-        raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
-    spec = read_programme_file(text, path=str(file))
+def import_command(
+    file: Path, dry_run: bool, list_all: bool, as_json: bool, now_text: str | None
+) -> None:
+    """Load a programme file: all or nothing; a re-import updates in place.
+
+    Says what changes, old → new ("action 1 of grace@…: due 2019-09-30 →
+    2019-10-31"); with --dry-run, what would change, writing nothing.
+    """
     runtime = Runtime.from_environment()
+    spec = read_programme(file, runtime.settings)
+    for warning in spec.warnings:
+        click.echo(f"warning: {file}: {warning}", err=True)
     now = parse_now(now_text)
     runtime.require_current_schema()
-    with runtime.session_factory() as session:
-        report = import_programme(spec, session=session, now=now)
+    bar = progress_bar(
+        "Importing participants",
+        len(spec.participants),
+        enabled=wants_progress(as_json=as_json) and len(spec.participants) >= 100,
+    )
+    with runtime.session_factory() as session, bar as advance:
+        report = import_programme(spec, session=session, now=now, advance=advance)
         if dry_run:
             session.rollback()
         else:
             session.commit()
     if as_json:
-        print_json({**report.to_json(), "dry_run": dry_run})
+        print_json({**report.to_json(), "dry_run": dry_run, "warnings": list(spec.warnings)})
         return
     verb = "would change" if dry_run else "changed"
     if not report.changed:
         click.echo(f"{spec.slug}: up to date, nothing {verb}")
         return
-    for line in report.changes:
-        click.echo(f"  {line}")
+    lines = report.lines()
+    if list_all or len(lines) <= LISTED_CHANGES:
+        for line in lines:
+            click.echo(f"  {line}")
+    else:
+        click.echo(f"  {len(lines)} changes: {report.summary()} (list them with --changes)")
     click.echo(
         f"{spec.slug}: {verb}: {report.created} new, {report.updated} updated, "
         f"{report.archived} archived" + (" (dry run: nothing written)" if dry_run else "")
     )
+
+
+def read_programme(file: Path, settings: Settings) -> ProgrammeSpec:
+    """Read and validate a programme file within the configured limits."""
+    limits = ReadingLimits(megabytes=settings.max_programme_mb)
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(limits.max_bytes + 1)  # never more than the limit into memory
+    except FileNotFoundError:
+        raise TrackerError(f"{file}: no such file") from None
+    except OSError as error:
+        raise TrackerError(f"{file}: cannot read it ({error.strerror})") from None
+    if (problem := too_large(len(data), limits)) is not None:
+        raise ProgrammeFileError(str(file), [problem])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise TrackerError(f"{file}: not UTF-8 text") from None
+    languages = template_languages(create_mail_environment())
+    return read_programme_file(text, path=str(file), languages=languages, limits=limits)
 
 
 @click.command("status")
@@ -122,7 +166,17 @@ def status_text(programme: dict[str, Any]) -> str:
         if rows:
             headers = ["ref", "action", "due", "status", "%", "last update"]
             lines.append(format_table(headers, rows, indent="    "))
+        lines.extend(failed_send_line(send) for send in person.get("failed_sends", []))
     return "\n".join(lines)
+
+
+def failed_send_line(send: dict[str, Any]) -> str:
+    """A message to or about the participant that did not go out, as `status` shows it."""
+    what = f"{send['kind'].replace('_', ' ')} (message {send['id']})"
+    if send["state"] == "retrying":
+        return f"    ! {what} not sent yet, next try {send['retry_at'][:16]}: {send['error']}"
+    retry = f"`tracker outbox retry {send['id']}`"
+    return f"    ! {what} failed {send['at'][:10]}: {send['error']} ({retry} sends it again)"
 
 
 def register(group: click.Group) -> None:

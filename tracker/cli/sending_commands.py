@@ -2,38 +2,63 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
+from datetime import timedelta
 from typing import Any
 
 import click
 
+from tracker.cli.progress import progress_bar, wants_progress
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.clock import SystemClock
 from tracker.core.model import ReminderKind
 from tracker.errors import TrackerError
 from tracker.mail.render import create_mail_environment, render_reminder
 from tracker.mail.smtp import SmtpMailer
+from tracker.services.claiming import OutboxPolicy
 from tracker.services.composing import MailIdentity, reminder_context
 from tracker.services.coordinating import find_participant
 from tracker.services.sending import SendReport, send_due
 
+log = logging.getLogger(__name__)
+
 
 def one_send_pass(
-    runtime: Runtime, now_text: str | None, *, dry_run: bool, stop: threading.Event | None = None
+    runtime: Runtime,
+    now_text: str | None,
+    *,
+    dry_run: bool,
+    stop: threading.Event | None = None,
+    show_progress: bool = False,
 ) -> SendReport:
     settings = runtime.settings
     identity = MailIdentity.from_settings(settings)
     runtime.require_current_schema()
     return send_due(
         session_factory=runtime.session_factory,
-        mailer=SmtpMailer(settings.smtp, rate_per_minute=settings.send_rate),
+        mailer=SmtpMailer(
+            settings.smtp, rate_per_minute=settings.send_rate, timeout=settings.smtp_timeout
+        ),
         env=create_mail_environment(),
         identity=identity,
         now=parse_now(now_text) if now_text else SystemClock().now(),
+        policy=OutboxPolicy(
+            lease=timedelta(seconds=settings.send_lease), send_rate=settings.send_rate
+        ),
         dry_run=dry_run,
         stop=stop,
+        progress=lambda due: progress_bar("Sending", due, enabled=show_progress),
     )
+
+
+def send_tick(runtime: Runtime, stop: threading.Event) -> SendReport:
+    """One pass of `tracker run`: a settings mistake is logged as an error each time."""
+    report = one_send_pass(runtime, None, dry_run=False, stop=stop)
+    if report.configuration_error:
+        log.error("action=send.configuration_error error=%s", report.configuration_error)
+    return report
 
 
 @click.command("send-due")
@@ -50,14 +75,24 @@ def send_due_command(now_text: str | None, dry_run: bool, as_json: bool) -> None
     """
     if now_text:
         parse_now(now_text)  # a bad --now is a usage error before anything happens
-    report = one_send_pass(Runtime.from_environment(), now_text, dry_run=dry_run)
+    report = one_send_pass(
+        Runtime.from_environment(),
+        now_text,
+        dry_run=dry_run,
+        show_progress=wants_progress(as_json=as_json),
+    )
     if as_json:
         print_json(report.to_json())
     else:
         _print_report(report)
-    if report.stopped_early and not report.sent:
-        click.echo(f"error: {report.stopped_early}", err=True)
+    # A settings mistake fails every message alike: say so even if some went out.
+    if report.configuration_error or (report.stopped_early and not report.sent):
+        click.echo(f"error: {report.configuration_error or report.stopped_early}", err=True)
         sys.exit(1)
+
+
+def _minute(iso: str) -> str:
+    return iso[:16].replace("T", " ")
 
 
 def _to(item: dict[str, Any]) -> str:
@@ -76,7 +111,8 @@ def _print_report(report: SendReport) -> None:
         click.echo(f"  sent {item['kind']} to {_to(item)} (reminder {item['reminder_id']})")
     for item in report.retrying:
         click.echo(
-            f"  will retry {item['kind']} to {_to(item)} at {item['retry_at']}: {item['error']}"
+            f"  will retry {item['kind']} to {_to(item)} at {_minute(item['retry_at'])}: "
+            f"{item['error']}"
         )
     for item in report.failed:
         click.echo(f"  failed {item['kind']} to {_to(item)}: {item['error']}")

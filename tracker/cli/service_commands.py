@@ -8,7 +8,7 @@ import click
 
 from tracker.cli.inbound_commands import fetch_and_process
 from tracker.cli.runtime import Runtime
-from tracker.cli.sending_commands import one_send_pass
+from tracker.cli.sending_commands import send_tick
 from tracker.clock import SystemClock
 from tracker.scheduler import Tick, run_service
 from tracker.services.composing import MailIdentity
@@ -43,11 +43,7 @@ def run_command(send_every: int, fetch_every: int) -> None:
     MailIdentity.from_settings(runtime.settings)  # fail at start without a secret key
     runtime.require_current_schema()
     ticks = [
-        Tick(
-            "send-due",
-            send_every,
-            lambda stop: one_send_pass(runtime, None, dry_run=False, stop=stop),
-        ),
+        Tick("send-due", send_every, lambda stop: send_tick(runtime, stop)),
         _inbox_tick(runtime, fetch_every),
     ]
     run_service(ticks)

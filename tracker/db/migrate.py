@@ -10,15 +10,21 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+from tracker.errors import ConfigError
+from tracker.resources import bundled
 
 
 def alembic_config(engine: Engine) -> Config:
-    """An Alembic configuration bound to `engine`'s database."""
-    if not (MIGRATIONS_DIR / "env.py").is_file():
-        raise RuntimeError(f"the migrations folder is missing: {MIGRATIONS_DIR}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    """An Alembic configuration bound to `engine`'s database.
+
+    Built from the bundled `alembic.ini` (in the package in a wheel, at the top
+    of the source tree otherwise), whose `script_location` is the `migrations`
+    folder beside it.
+    """
+    config = Config(str(bundled("alembic.ini")))
+    migrations = Path(config.get_main_option("script_location") or "")
+    if not (migrations / "env.py").is_file():
+        raise ConfigError(f"the migrations folder is missing: {migrations}: reinstall the tracker")
     config.attributes["database_url"] = engine.url.render_as_string(hide_password=False)
     return config
 

@@ -7,6 +7,7 @@ frozen records built from them. Every datetime column is UTC-aware
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -27,6 +28,8 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from tracker.core.tokens import NONCE_BYTES, NONCE_LENGTH, nonce_from_bytes
 
 # Every text column stores only what every engine can store (no NUL, no lone
 # surrogate): in this module, String and Text are the safe types of `types`.
@@ -72,6 +75,8 @@ class Programme(Base):
     working_days_only: Mapped[bool] = mapped_column(Boolean, default=True)
     acknowledge_replies: Mapped[bool] = mapped_column(Boolean, default=True)
     weekly_digest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The first planning pass that saw the programme: no digest is dated before it.
+    first_planned_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -211,6 +216,11 @@ class Action(Base):
     participant: Mapped[Participant] = relationship(back_populates="actions")
 
 
+def new_reminder_nonce() -> str:
+    """Fresh randomness for a reminder's reply token and Message-ID (see core.tokens)."""
+    return nonce_from_bytes(secrets.token_bytes(NONCE_BYTES))
+
+
 class Reminder(Base):
     """An outgoing message: a row of the outbox, unique by its occurrence key."""
 
@@ -240,6 +250,10 @@ class Reminder(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     lease_expires_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]  # when the latest claim to send it was taken
+    # Random per row, so tokens and Message-IDs never repeat across databases;
+    # None only for rows planned before nonces existed (they keep the older token).
+    nonce: Mapped[str | None] = mapped_column(String(NONCE_LENGTH), default=new_reminder_nonce)
     message_id: Mapped[str | None] = mapped_column(String(300), unique=True)
     sent_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]

@@ -114,6 +114,18 @@ class DigestQuestion:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class UndeliveredMessage:
+    """A message to or about a participant that failed, or waits to be tried again."""
+
+    participant_name: str
+    participant_email: str
+    kind: ReminderKind
+    on: date  # when it was last tried, in the programme's time zone
+    error: str
+    retrying: bool  # True: tried again later; False: given up
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DigestContext:
     """The coordinators' weekly digest of one programme."""
 
@@ -124,6 +136,7 @@ class DigestContext:
     period_end: date  # inclusive
     participants: tuple[DigestParticipant, ...]
     held_for_review: int = 0
+    undelivered: tuple[UndeliveredMessage, ...] = ()  # failed that week, or still retrying
     dashboard_url: str | None = None
     questions: tuple[DigestQuestion, ...] = ()  # asked during the period, oldest first
 

@@ -1,26 +1,54 @@
 """Outgoing mail: MIME messages built from rendered templates, and the Mailer port.
 
 Everything that reaches a header here may come from data (a participant's
-name, a programme title), so no value can add a header of its own: display
-names and subjects are flattened to one line, and addresses, Message-IDs and
-extra headers that carry a line break or do not parse are refused.
+name, a programme title, the Message-ID of a reply), so no value can add a
+header of its own: `tracker.mail.headers` makes text safe, writes structured
+headers verbatim, and every built message is serialised and parsed back
+before it may leave (`verify_headers`).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from email import policy
-from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, getaddresses, parseaddr
 from types import TracebackType
 from typing import Protocol, Self
 
 from tracker.errors import TrackerError
-from tracker.mail.render import RenderedMail, single_line
+from tracker.mail.headers import (
+    MAIL_POLICY,
+    Mailbox,
+    MeantHeaders,
+    UnsafeHeaderError,
+    check_structured,
+    format_mailboxes,
+    format_text,
+    header_text,
+    list_unsubscribe,
+    mailto_uri,
+    require_ascii_address,
+    require_message_id,
+    safe_message_id,
+    verify_headers,
+)
+from tracker.mail.render import RenderedMail
+
+__all__ = [
+    "MailError",
+    "Mailbox",
+    "Mailer",
+    "PermanentMailError",
+    "SmtpConfigurationError",
+    "TemporaryMailError",
+    "UnsafeHeaderError",
+    "build_message",
+    "make_message_id",
+    "reply_address",
+    "unsubscribe_mailto",
+]
 
 # Headers build_message sets itself; extra_headers may not replace them.
 _RESERVED_HEADERS = frozenset(
@@ -33,20 +61,14 @@ _RESERVED_HEADERS = frozenset(
         "subject",
         "date",
         "message-id",
+        "in-reply-to",
+        "references",
         "list-unsubscribe",
+        "list-unsubscribe-post",
         "auto-submitted",
         "mime-version",
-        "content-type",
-        "content-transfer-encoding",
     }
 )
-_HEADER_NAME = re.compile(r"[!-9;-~]+")  # RFC 5322 ftext: printable ASCII except ":"
-_MESSAGE_ID = re.compile(r"<[!-;=?-~]+@[!-;=?-~]+>")  # no spaces, "<" or ">" inside
-_ADDR_SPEC = re.compile(r"[^@\s<>\"(),;:\[\]\\]+@[^@\s<>\"(),;:\[\]\\]+")
-
-
-class UnsafeHeaderError(ValueError):
-    """A header value that would break the message's structure (a line break, bad syntax)."""
 
 
 class MailError(TrackerError):
@@ -68,15 +90,29 @@ class TemporaryMailError(MailError):
 
 
 class PermanentMailError(MailError):
-    """Retrying soon will not help: a 5xx reply, or a server whose TLS certificate is
-    not trusted, or that offers no STARTTLS or AUTH (`connection_level` for those)."""
+    """Retrying soon will not help: a 5xx reply to this message."""
+
+
+class SmtpConfigurationError(MailError):
+    """A settings mistake: every message would fail the same way until someone acts.
+
+    A server that wants AUTH, STARTTLS against a server without it, smtps://
+    against a plain port, a wrong password, an untrusted certificate, a
+    refused sender. The message starts with the setting to fix (`setting`);
+    a send pass stops at once and leaves its rows as they were.
+    """
+
+    def __init__(self, message: str, *, setting: str, code: int | None = None) -> None:
+        super().__init__(message, code=code, connection_level=True)
+        self.setting = setting
 
 
 class Mailer(Protocol):
     """Hands built messages to a mail server; one instance per batch."""
 
     def send(self, message: EmailMessage) -> None:
-        """Send one message, or raise TemporaryMailError / PermanentMailError."""
+        """Send one message, or raise TemporaryMailError, PermanentMailError or
+        SmtpConfigurationError."""
 
     def __enter__(self) -> Self: ...
 
@@ -94,10 +130,7 @@ def make_message_id(token: str, domain: str) -> str:
     Replies quote it in In-Reply-To/References, the second way a reply finds
     its reminder when a client drops the Reply-To plus-address.
     """
-    message_id = f"<tracker.{token}@{domain}>"
-    if not _MESSAGE_ID.fullmatch(message_id):
-        raise UnsafeHeaderError(f"not a usable Message-ID: {message_id!r}")
-    return message_id
+    return require_message_id(f"<tracker.{token}@{domain}>")
 
 
 def reply_address(pattern: str | None, token: str, *, from_address: str | None = None) -> str:
@@ -115,54 +148,71 @@ def reply_address(pattern: str | None, token: str, *, from_address: str | None =
         pattern = f"{local}+{{token}}@{domain}"
     if "{token}" not in pattern:
         raise ValueError("the reply address pattern has no {token}")
-    address = pattern.replace("{token}", token)
-    _check_addr_spec(address)
-    return address
+    return require_ascii_address(pattern.replace("{token}", token))
 
 
 def unsubscribe_mailto(address: str) -> str:
     """The mailto URI of a List-Unsubscribe header for `address`."""
-    _check_addr_spec(address)
-    return f"mailto:{address}?subject=unsubscribe"
+    return mailto_uri(address, subject="unsubscribe")
 
 
 def build_message(
     *,
     rendered: RenderedMail,
     from_header: str,
-    to_name: str,
-    to_address: str,
+    to: Sequence[Mailbox],
     reply_to: str,
     message_id: str,
-    list_unsubscribe: str,
+    list_unsubscribe_uris: Sequence[str],
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
     date: datetime | None = None,
     extra_headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """A multipart/alternative message (text, then HTML) ready for SMTP.
 
-    `from_header` is ``Name <addr>`` (TRACKER_FROM); `reply_to` a bare
-    address; `list_unsubscribe` one URI (``mailto:…?subject=unsubscribe``).
-    Non-ASCII names and subjects are RFC 2047 encoded by ``policy.SMTP``.
-    Raises UnsafeHeaderError for a value that could inject or break a header.
+    `from_header` is ``Name <addr>`` (TRACKER_FROM); `to` one or more
+    mailboxes; `reply_to` a bare address; `list_unsubscribe_uris` the
+    ``mailto:``/``https:`` URIs, most preferred first (an https one adds
+    RFC 8058's List-Unsubscribe-Post). `in_reply_to` and `references` are
+    echoed only when they are strict Message-IDs; others are left out.
+    Names and subjects are made safe (`header_text`) and RFC 2047 encoded
+    when not ASCII. Raises UnsafeHeaderError for our own value that could
+    break a header, or when the serialised headers do not read back as meant.
     """
-    message = EmailMessage(policy=policy.SMTP)
-    message["From"] = _parse_single_address("From", from_header)
-    message["To"] = Address(display_name=_display_name(to_name), addr_spec=_addr(to_address))
-    message["Reply-To"] = Address(addr_spec=_addr(reply_to))
-    message["Subject"] = _one_line_text(rendered.subject)
+    message = EmailMessage(policy=MAIL_POLICY)
+    if not to:
+        raise UnsafeHeaderError("a message needs at least one recipient")
+    sender = _parse_single_address("From", from_header)
+    senders = ((sender.display_name, sender.addr_spec),)
+    recipients = tuple((header_text(r.name), require_ascii_address(r.address)) for r in to)
+    subject = header_text(rendered.subject)
+    message["From"] = format_mailboxes(senders)
+    message["To"] = format_mailboxes(recipients)
+    message["Reply-To"] = require_ascii_address(reply_to)
+    message["Subject"] = format_text(subject)
     message["Date"] = format_datetime(date if date is not None else datetime.now(UTC))
-    if not _MESSAGE_ID.fullmatch(message_id):
-        raise UnsafeHeaderError(f"not a usable Message-ID: {message_id!r}")
-    message["Message-ID"] = message_id
+    message["Message-ID"] = require_message_id(message_id)
+    thread = [i for i in (safe_message_id(m) for m in references) if i is not None]
+    parent = safe_message_id(in_reply_to)
+    if parent is not None:
+        message["In-Reply-To"] = parent
+    if thread:
+        message["References"] = " ".join(dict.fromkeys(thread))
     # RFC 3834: marks the message as sent by a program, so that well-behaved
     # auto-responders stay silent and our own intake never answers it.
     message["Auto-Submitted"] = "auto-generated"
     # Outlook/Exchange: no out-of-office or auto-replies back to a robot.
     # Delivery reports are still wanted: they are how bounces are noticed.
     message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
-    message["List-Unsubscribe"] = _list_unsubscribe(list_unsubscribe)
+    unsubscribe, one_click = list_unsubscribe(list_unsubscribe_uris)
+    message["List-Unsubscribe"] = unsubscribe
+    if one_click is not None:
+        message["List-Unsubscribe-Post"] = one_click
     for name, value in (extra_headers or {}).items():
-        _add_extra_header(message, name, value)
+        if name.lower() in _RESERVED_HEADERS or name.lower().startswith("content-"):
+            raise UnsafeHeaderError(f"{name} is set by build_message, not by extra_headers")
+        message[name] = check_structured(name, value)
     # Non-ASCII bodies go base64 (compact for Chinese) rather than 8bit, so that
     # a server without 8BITMIME, or a relay that strips the eighth bit, cannot
     # garble them.
@@ -172,6 +222,21 @@ def build_message(
     message.add_alternative(
         rendered.html, subtype="html", charset="utf-8", cte=_body_cte(rendered.html)
     )
+    verify_headers(
+        message,
+        MeantHeaders(
+            names=tuple(message.keys()),
+            addresses={"From": senders, "To": recipients},
+            texts={
+                "Subject": subject,
+                "Message-ID": message_id,
+                "Reply-To": reply_to,
+                "List-Unsubscribe": unsubscribe,
+                **({"In-Reply-To": parent} if parent is not None else {}),
+                **({"References": str(message["References"])} if thread else {}),
+            },
+        ),
+    )
     return message
 
 
@@ -179,53 +244,13 @@ def _body_cte(body: str) -> str | None:
     return None if body.isascii() else "base64"
 
 
-def _one_line_text(text: str) -> str:
-    # Names and subjects are data: flatten them (no CR/LF can survive) and turn
-    # the other control characters into spaces, rather than refuse to send.
-    return single_line("".join(ch if ch.isprintable() else " " for ch in text))
-
-
-def _display_name(name: str) -> str:
-    return _one_line_text(name)
-
-
-def _check_addr_spec(address: str) -> None:
-    if not _ADDR_SPEC.fullmatch(address):
-        raise UnsafeHeaderError(f"not a plain address: {address!r}")
-
-
-def _addr(address: str) -> str:
-    _check_addr_spec(address)
-    return address
-
-
 def _parse_single_address(header_name: str, value: str) -> Address:
+    """One ``Name <addr>`` (TRACKER_FROM), read without decoding encoded-words."""
     if "\r" in value or "\n" in value:
         raise UnsafeHeaderError(f"{header_name} must be one line")
-    try:
-        parsed = policy.SMTP.header_factory(header_name, value)
-        addresses = parsed.addresses
-    except (HeaderParseError, AttributeError, IndexError) as exc:
-        raise UnsafeHeaderError(f"{header_name}: cannot parse {value!r}") from exc
-    if len(addresses) != 1 or parsed.defects:
+    if len(getaddresses([value])) != 1:
         raise UnsafeHeaderError(f"{header_name}: expected one address, got {value!r}")
-    address: Address = addresses[0]
-    _check_addr_spec(address.addr_spec)
-    return Address(display_name=_display_name(address.display_name), addr_spec=address.addr_spec)
-
-
-def _list_unsubscribe(uri: str) -> str:
-    uri = uri.strip().removeprefix("<").removesuffix(">")
-    if not uri or any(ch.isspace() or ch in "<>," for ch in uri):
-        raise UnsafeHeaderError(f"not a usable List-Unsubscribe URI: {uri!r}")
-    return f"<{uri}>"
-
-
-def _add_extra_header(message: EmailMessage, name: str, value: str) -> None:
-    if not _HEADER_NAME.fullmatch(name):
-        raise UnsafeHeaderError(f"not a header name: {name!r}")
-    if name.lower() in _RESERVED_HEADERS:
-        raise UnsafeHeaderError(f"{name} is set by build_message, not by extra_headers")
-    if any(not ch.isprintable() and ch != "\t" for ch in value):
-        raise UnsafeHeaderError(f"{name} must be one line of printable text")
-    message[name] = value
+    name, address = parseaddr(value)
+    if not address:
+        raise UnsafeHeaderError(f"{header_name}: cannot parse {value!r}")
+    return Address(display_name=header_text(name), addr_spec=require_ascii_address(address))

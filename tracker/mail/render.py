@@ -36,6 +36,7 @@ from tracker.mail.contexts import (
     MailContext,
     ReminderContext,
 )
+from tracker.resources import bundled
 
 DEFAULT_LANGUAGE = "en"
 ESCAPED_PREFIX = "escaped"  # "escaped/email/en/_macros.j2": that file compiled for HTML
@@ -82,24 +83,13 @@ class RenderedMail:
 def find_templates_dir(override: Path | None = None) -> Path:
     """The directory holding ``email/`` templates.
 
-    An explicit `override` wins. Otherwise the package's own ``templates``
-    (where an installed wheel would carry them) and then the source tree's
-    ``templates`` beside the package.
+    An explicit `override` wins. Otherwise the bundled ``templates`` folder:
+    inside the package in an installed wheel, beside it in the source tree.
     """
-    package_dir = Path(__file__).resolve().parent.parent
-    candidates = (
-        [override]
-        if override is not None
-        else [
-            package_dir / "templates",
-            package_dir.parent / "templates",
-        ]
-    )
-    for candidate in candidates:
-        if (candidate / "email").is_dir():
-            return candidate
-    tried = ", ".join(str(c) for c in candidates)
-    raise ConfigError(f"email templates not found (looked for email/ in {tried})")
+    candidate = override if override is not None else bundled("templates")
+    if (candidate / "email").is_dir():
+        return candidate
+    raise ConfigError(f"email templates not found (looked for email/ in {candidate})")
 
 
 def create_mail_environment(templates_dir: Path | None = None) -> Environment:
@@ -256,11 +246,15 @@ def _digest_summary(ctx: DigestContext) -> dict[str, Any]:
         if a.status.is_open and a.due is not None and a.due < ctx.period_end
     )
     with_updates = tuple(p for p in ctx.participants if p.updates)
+    # A participant whose mail did not get through has not been silent: they are
+    # listed with the undelivered messages instead.
+    unreached = {m.participant_email for m in ctx.undelivered}
     quiet = tuple(
         p
         for p in ctx.participants
         if p.state is ParticipantState.ACTIVE
         and not p.updates
+        and p.email not in unreached
         and any(a.status.is_open for a in p.actions)
     )
     not_reminded = tuple(p for p in ctx.participants if p.state is not ParticipantState.ACTIVE)

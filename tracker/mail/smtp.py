@@ -3,13 +3,23 @@
 A batch opens the connection on its first message and keeps it for the rest
 (TLS handshakes and AUTH cost more than the messages). A server may drop an
 idle connection between two messages; the mailer then reconnects once and
-sends the message again. Every failure leaves as TemporaryMailError or
-PermanentMailError carrying the SMTP code, and never the password.
+sends the message again. Every failure leaves as one of our errors carrying
+the SMTP code, and never the password:
+
+- SmtpConfigurationError for a settings mistake, which fails the same way
+  every time (a server that wants AUTH, STARTTLS it does not offer, smtps://
+  against a plain port, a wrong password, an untrusted certificate, a
+  refused sender or relay): its message names the setting to fix;
+- PermanentMailError for a 5xx reply about this message;
+- TemporaryMailError for the rest: 4xx, refused or dropped connections, and
+  a server that does not answer within the timeout (said as such, with the
+  limit and its setting).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 import time
@@ -18,7 +28,12 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
-from tracker.mail.outgoing import MailError, PermanentMailError, TemporaryMailError
+from tracker.mail.outgoing import (
+    MailError,
+    PermanentMailError,
+    SmtpConfigurationError,
+    TemporaryMailError,
+)
 
 if TYPE_CHECKING:
     from tracker.config import SmtpSettings
@@ -26,6 +41,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
+URL_SETTING = "TRACKER_SMTP_URL"
+FROM_SETTING = "TRACKER_FROM"
+TIMEOUT_SETTING = "TRACKER_SMTP_TIMEOUT"
+# A recipient refused because we may not relay: the server wants AUTH first.
+_RELAY_DENIED = re.compile(r"relay(ing)? (access )?(denied|not permitted|not allowed)", re.I)
 
 
 class SmtpMailer:
@@ -88,7 +108,10 @@ class SmtpMailer:
                 refused = connection.send_message(message)
             except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
                 self._discard_connection()
-                if reused and attempt == 1:
+                # An idle connection the server closed: reconnect once. Not after a
+                # timeout: the server is there but silent, and waiting again would
+                # double the wait.
+                if reused and attempt == 1 and not _timed_out(exc):
                     logger.info(
                         "smtp connection was closed; reconnecting",
                         extra={"action": "smtp_reconnect"},
@@ -182,7 +205,11 @@ class SmtpMailer:
             connection.close()
 
     def _error(self, exc: BaseException, *, connection_level: bool) -> MailError:
-        """Our error for an smtplib or socket failure: its SMTP code, temporary or permanent."""
+        """Our error for an smtplib or socket failure: a settings mistake, or temporary
+        or permanent with its SMTP code."""
+        configuration = self._configuration_error(exc)
+        if configuration is not None:
+            return configuration
         code: int | None = None
         detail: str
         if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -193,38 +220,84 @@ class SmtpMailer:
             # Every message has the same envelope sender: the batch fails alike.
             code, connection_level = exc.smtp_code, True
             detail = f"sender {exc.sender} refused: {_text(exc.smtp_error)}"
-        elif isinstance(exc, smtplib.SMTPAuthenticationError):
-            code, connection_level = exc.smtp_code, True
-            detail = f"authentication as {self._settings.username} failed: {_text(exc.smtp_error)}"
         elif isinstance(exc, smtplib.SMTPResponseException):
             code = exc.smtp_code
             detail = _text(exc.smtp_error)
-        elif isinstance(exc, smtplib.SMTPNotSupportedError):
-            # STARTTLS or AUTH asked of a server that does not offer it: configuration.
-            message = f"{self._where()}: {self._redact(str(exc))}"
-            return PermanentMailError(message, code=None, connection_level=True)
-        elif isinstance(exc, ssl.SSLCertVerificationError):
-            # An untrusted, expired or misnamed certificate stays so until someone
-            # acts: permanent, and about the server (the outbox keeps the message).
-            message = (
-                f"{self._where()}: the server's TLS certificate is not trusted "
-                f"({exc.verify_message or exc.reason}); fix the server's certificate "
-                "or trust its issuer (SSL_CERT_FILE names a CA bundle)"
+        elif _timed_out(exc):
+            connection_level = True
+            detail = (
+                f"no answer within {self._timeout:g} s: timed out (the limit is {TIMEOUT_SETTING})"
             )
-            return PermanentMailError(message, code=None, connection_level=True)
         elif isinstance(exc, smtplib.SMTPServerDisconnected):
             detail = "the server closed the connection"
-        elif isinstance(exc, TimeoutError):
-            detail = "timed out"
         else:
             detail = str(exc) or type(exc).__name__
         if code == 421:  # "service not available, closing channel"
             connection_level = True
         message = f"{self._where()}: {f'{code} ' if code else ''}{self._redact(detail)}"
-        error_class = PermanentMailError if code is not None and 500 <= code < 600 else None
-        if error_class is None:
-            return TemporaryMailError(message, code=code, connection_level=connection_level)
-        return error_class(message, code=code, connection_level=connection_level)
+        if code is not None and 500 <= code < 600:
+            return PermanentMailError(message, code=code, connection_level=connection_level)
+        return TemporaryMailError(message, code=code, connection_level=connection_level)
+
+    def _configuration_error(self, exc: BaseException) -> SmtpConfigurationError | None:
+        """The settings mistake `exc` reveals, if it is one: the same every time."""
+        where, settings = self._where(), self._settings
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
+            return SmtpConfigurationError(
+                f"{URL_SETTING}: {where} refused the user name or password "
+                f"({exc.smtp_code} {self._redact(_text(exc.smtp_error))})",
+                setting=URL_SETTING,
+                code=exc.smtp_code,
+            )
+        if isinstance(exc, smtplib.SMTPSenderRefused) and exc.smtp_code == 530:
+            # "Authentication required" or "Must issue a STARTTLS command first".
+            wants = _text(exc.smtp_error)
+            hint = "add user:password to the URL" if not settings.username else "use TLS"
+            return SmtpConfigurationError(
+                f"{URL_SETTING}: {where} wants authentication or TLS before mail "
+                f"(530 {wants}); {hint}",
+                setting=URL_SETTING,
+                code=530,
+            )
+        if isinstance(exc, smtplib.SMTPSenderRefused) and 500 <= exc.smtp_code < 600:
+            return SmtpConfigurationError(
+                f"{FROM_SETTING}: {where} refuses the sender {exc.sender} "
+                f"({exc.smtp_code} {_text(exc.smtp_error)})",
+                setting=FROM_SETTING,
+                code=exc.smtp_code,
+            )
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            recipient, (code, reply) = next(iter(exc.recipients.items()))
+            if _RELAY_DENIED.search(_text(reply)):
+                return SmtpConfigurationError(
+                    f"{URL_SETTING}: {where} will not relay to {recipient} for us "
+                    f"({code} {_text(reply)}); it probably wants user:password in the URL",
+                    setting=URL_SETTING,
+                    code=code,
+                )
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            # STARTTLS or AUTH asked of a server that does not offer it.
+            return SmtpConfigurationError(
+                f"{URL_SETTING}: {where} {self._redact(str(exc)).rstrip('.')}: "
+                "check ?starttls=true and the user name against what the server offers",
+                setting=URL_SETTING,
+            )
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            # An untrusted, expired or misnamed certificate stays so until someone acts.
+            return SmtpConfigurationError(
+                f"{URL_SETTING}: {where}: the server's TLS certificate is not trusted "
+                f"({exc.verify_message or exc.reason}); fix the server's certificate "
+                "or trust its issuer (SSL_CERT_FILE names a CA bundle)",
+                setting=URL_SETTING,
+            )
+        if isinstance(exc, ssl.SSLError) and settings.security == "ssl":
+            return SmtpConfigurationError(
+                f"{URL_SETTING}: {where} does not speak TLS from the start "
+                f"({exc.reason or exc}); use smtp:// (with ?starttls=true if it offers "
+                "STARTTLS), or the server's implicit-TLS port",
+                setting=URL_SETTING,
+            )
+        return None
 
     def _where(self) -> str:
         return f"SMTP {self._settings.host}:{self._settings.port}"
@@ -236,3 +309,9 @@ class SmtpMailer:
 
 def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is, or was caused by, a socket timeout (smtplib turns a timeout
+    while reading a reply into "Connection unexpectedly closed")."""
+    return isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)

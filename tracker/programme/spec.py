@@ -46,6 +46,7 @@ class ParticipantSpec:
     timezone: str | None
     country: str | None
     actions: tuple[ActionSpec, ...]
+    previous_emails: tuple[str, ...] = ()  # addresses they had; an import matches them too
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,3 +64,5 @@ class ProgrammeSpec:
     coordinators: tuple[CoordinatorSpec, ...]
     rules: tuple[RuleSpec, ...]
     participants: tuple[ParticipantSpec, ...]
+    # Values that are read but deserve a look ("line 6: programme timezone: 'EST' is …").
+    warnings: tuple[str, ...] = ()

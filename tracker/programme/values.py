@@ -7,15 +7,16 @@ import re
 from collections.abc import Callable
 from datetime import date, time
 
+from tracker.core.addresses import normalise_email
 from tracker.core.calendar import supports_country
+from tracker.core.facts import MAX_OCCURRENCES
 from tracker.core.model import RuleKind
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*")
 COUNTRY = re.compile(r"[A-Z]{2}")
 TIME = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)")
-PERIOD = re.compile(r"(\d+)\s*(day|week|month)s?")
+PERIOD = re.compile(r"(\d{1,4})\s*(day|week|month)s?")
 REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-]{0,31}")
 TRUE, FALSE = {"true", "yes", "on"}, {"false", "no", "off"}
 
@@ -68,10 +69,13 @@ def period_value(raw: str) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
-def whole_number(minimum: int) -> Callable[[str], int]:
+def whole_number(minimum: int, maximum: int = MAX_OCCURRENCES) -> Callable[[str], int]:
+    """A whole number in [minimum, maximum]; the planner refuses rules beyond MAX_OCCURRENCES."""
+
     def convert(raw: str) -> int:
-        if not re.fullmatch(r"\d+", raw) or int(raw) < minimum:
-            raise ValueError(f"{raw!r} is not a whole number of at least {minimum}")
+        # At most 9 digits before int(): no "integer string too long" from a pasted blob.
+        if not re.fullmatch(r"\d{1,9}", raw) or not minimum <= int(raw) <= maximum:
+            raise ValueError(f"{raw!r} is not a whole number from {minimum} to {maximum:,}")
         return int(raw)
 
     return convert
@@ -86,9 +90,7 @@ def boolean_value(raw: str) -> bool:
 
 
 def email_value(raw: str) -> str:
-    if not EMAIL.fullmatch(raw) or len(raw) > 320:
-        raise ValueError(f"{raw!r} is not an email address")
-    return raw.lower()
+    return normalise_email(raw)
 
 
 def language_value(raw: str) -> str:

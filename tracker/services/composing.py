@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
 from email.message import EmailMessage
 from typing import Protocol
 
@@ -16,10 +15,12 @@ from sqlalchemy.orm import Session
 
 from tracker.config import Settings
 from tracker.core.model import ReminderKind
+from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.core.tokens import make_reply_token
 from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.mail.contexts import EscalationContext, ReminderContext
 from tracker.mail.outgoing import (
+    Mailbox,
     build_message,
     make_message_id,
     reply_address,
@@ -47,6 +48,9 @@ class MailIdentity:
     from_address: str
     reply_pattern: str
     secret_key: str
+    # The web app's base URL (TRACKER_PUBLIC_URL): participant mail then offers
+    # one-click unsubscribe over https as well as by email.
+    public_url: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailIdentity:
@@ -61,14 +65,24 @@ class MailIdentity:
     def domain(self) -> str:
         return self.from_address.rpartition("@")[2]
 
-    def token(self, reminder_id: int) -> str:
-        return make_reply_token(reminder_id, self.secret_key)
+    def token(self, reminder_id: int, nonce: str | None) -> str:
+        """The signed reply token of a reminder (see `tracker.core.tokens`)."""
+        return make_reply_token(reminder_id, self.secret_key, nonce=nonce)
 
-    def message_id(self, reminder_id: int) -> str:
-        return make_message_id(self.token(reminder_id), self.domain)
+    def message_id(self, reminder_id: int, nonce: str | None) -> str:
+        return make_message_id(self.token(reminder_id, nonce), self.domain)
 
-    def reply_to(self, reminder_id: int) -> str:
-        return reply_address(self.reply_pattern, self.token(reminder_id))
+    def reply_to(self, reminder_id: int, nonce: str | None) -> str:
+        return reply_address(self.reply_pattern, self.token(reminder_id, nonce))
+
+    def unsubscribe_uris(self, reminder_id: int, nonce: str | None) -> tuple[str, ...]:
+        """Where a participant unsubscribes: the web app's one-click URL (when
+        there is one), then an email to the reminder's own reply address."""
+        token = self.token(reminder_id, nonce)
+        mailto = unsubscribe_mailto(reply_address(self.reply_pattern, token))
+        if self.public_url is None:
+            return (mailto,)
+        return (f"{self.public_url.rstrip('/')}/unsubscribe/{token}", mailto)
 
 
 def compose_reminder(
@@ -87,16 +101,10 @@ def compose_reminder(
         coordinators = participant.programme.coordinators
         return _message(reminder, rendered, coordinators, identity=identity, now=now)
     # Participant mail: replies come back to the signed address.
-    reply_to = identity.reply_to(reminder.id)
+    reply_to = identity.reply_to(reminder.id, reminder.nonce)
     if kind is ReminderKind.ACKNOWLEDGEMENT:
         rendered = render_acknowledgement(
             env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
-        )
-        inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
-        threading = (
-            {"In-Reply-To": inbound.message_id, "References": inbound.message_id}
-            if inbound is not None and inbound.message_id
-            else {}
         )
         return _message(
             reminder,
@@ -105,7 +113,7 @@ def compose_reminder(
             identity=identity,
             now=now,
             reply_to=reply_to,
-            headers=threading,
+            thread=_acknowledged_thread(reminder, session=session),
         )
     item_actions = {item.action_id for item in reminder.items}
     rendered = render_reminder(
@@ -129,6 +137,29 @@ class _Recipient(Protocol):
     email: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Thread:
+    """The message an acknowledgement answers, and the thread it belongs to."""
+
+    parent: str | None
+    references: tuple[str, ...]
+
+
+def _acknowledged_thread(reminder: Reminder, *, session: Session) -> _Thread:
+    """In-Reply-To and References of an acknowledgement: the reminder, then the reply.
+
+    The reply's Message-ID comes from outside; `build_message` echoes it only
+    when it is a strict Message-ID.
+    """
+    inbound = session.get(InboundMessage, acknowledged_inbound_id(reminder) or 0)
+    if inbound is None:
+        return _Thread(parent=None, references=())
+    answered = session.get(Reminder, inbound.reminder_id) if inbound.reminder_id else None
+    root = answered.message_id if answered is not None else None
+    chain = tuple(m for m in (root, inbound.message_id) if m)
+    return _Thread(parent=inbound.message_id, references=chain)
+
+
 def _message(
     reminder: Reminder,
     rendered: RenderedMail,
@@ -137,7 +168,7 @@ def _message(
     identity: MailIdentity,
     now: datetime,
     reply_to: str | None = None,
-    headers: dict[str, str] | None = None,
+    thread: _Thread | None = None,
 ) -> EmailMessage:
     """The MIME message of `reminder` to `recipients`.
 
@@ -146,22 +177,23 @@ def _message(
     """
     assert reminder.message_id is not None, "a reminder is claimed before it is composed"
     answer_to = reply_to or identity.from_address
-    first = recipients[0]
-    message = build_message(
+    unsubscribe = (
+        identity.unsubscribe_uris(reminder.id, reminder.nonce)
+        if reply_to is not None
+        else (unsubscribe_mailto(answer_to),)
+    )
+    return build_message(
         rendered=rendered,
         from_header=identity.from_header,
-        to_name=first.name,
-        to_address=first.email,
+        to=[Mailbox(name=r.name, address=r.email) for r in recipients],
         reply_to=answer_to,
         message_id=reminder.message_id,
-        list_unsubscribe=unsubscribe_mailto(answer_to),
+        list_unsubscribe_uris=unsubscribe,
+        in_reply_to=thread.parent if thread else None,
+        references=thread.references if thread else (),
         date=now,
-        extra_headers={"X-Tracker-Kind": reminder.kind, **(headers or {})},
+        extra_headers={"X-Tracker-Kind": reminder.kind},
     )
-    if len(recipients) > 1:
-        del message["To"]
-        message["To"] = tuple(Address(display_name=r.name, addr_spec=r.email) for r in recipients)
-    return message
 
 
 def reminder_context(
@@ -205,12 +237,16 @@ def _render_escalation(
     )
     first = session.get(Reminder, first_id) if first_id is not None else None
     since = first.sent_at if first is not None and first.sent_at else reminder.scheduled_at
+    # What the rule counted: reminders that asked for an answer and reached the
+    # server, from the first of the run to the escalation's moment. Not
+    # acknowledgements, not failed sends.
     unanswered = session.scalar(
         select(func.count(Reminder.id)).where(
             Reminder.participant_id == participant.id,
-            Reminder.audience == "participant",
+            Reminder.kind.in_([kind.value for kind in PARTICIPANT_KINDS]),
             Reminder.state == "sent",
             Reminder.sent_at >= since,
+            Reminder.sent_at <= reminder.scheduled_at,
         )
     )
     return render_escalation(
@@ -230,6 +266,6 @@ def _render_escalation(
                 if participant.last_reply_at
                 else None
             ),
-            actions=action_lines(participant, session=session, open_only=False),
+            actions=action_lines(participant, session=session, open_only=True),
         ),
     )

@@ -8,6 +8,7 @@ from babel.lists import format_list
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
+from tracker.core.addresses import normalise_email
 from tracker.core.model import ParticipantState, UpdateSource
 from tracker.db.orm import Event, Participant, Programme, Reminder, Update
 from tracker.errors import NotFoundError, TrackerError
@@ -18,10 +19,14 @@ from tracker.services.recording import NewUpdate, record_updates
 
 def find_participant(email: str, *, slug: str | None, session: Session) -> Participant:
     """The one participant with this address (in programme `slug` when given)."""
+    try:
+        address = normalise_email(email)  # the spelling the programme file stored
+    except ValueError:
+        address = email.strip().lower()  # not an address: found nowhere, said so below
     query = (
         select(Participant)
         .join(Programme)
-        .where(Participant.email == email.strip().lower(), Participant.archived_at.is_(None))
+        .where(Participant.email == address, Participant.archived_at.is_(None))
         .options(selectinload(Participant.actions), selectinload(Participant.programme))
     )
     if slug is not None:

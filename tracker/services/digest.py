@@ -2,9 +2,11 @@
 
 Planned by the same pass that plans reminders, once a week per programme
 (Monday 08:00 in the programme's time zone) from the week after the training
-ends, while any action is still open or anything was reported that week. Its
-key names the week, so it is planned once, and after downtime only the
-latest week's digest goes out.
+ends, for a week that has something to report (`_week_has_news`), and never
+dated before the programme's first planning pass: a programme set up today
+gets no digest of a past week it was not followed in. Its key names the week,
+so it is planned once, and after downtime only the latest week's digest goes
+out.
 """
 
 from __future__ import annotations
@@ -13,13 +15,19 @@ import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from tracker.core.model import ActionStatus, InboundState, ParticipantState, ReminderKind
 from tracker.db.orm import Action, Event, InboundMessage, Participant, Programme, Reminder, Update
 from tracker.db.session import insert_for
-from tracker.mail.contexts import DigestContext, DigestParticipant, DigestQuestion
+from tracker.mail.contexts import (
+    DigestContext,
+    DigestParticipant,
+    DigestQuestion,
+    UndeliveredMessage,
+)
+from tracker.services.outbox import undelivered
 from tracker.services.presenting import action_lines, local_date, recorded_update
 
 log = logging.getLogger(__name__)
@@ -42,17 +50,24 @@ def plan_digests(*, session: Session, now: datetime) -> int:
     """Plan this week's digest for every programme that has something to report."""
     planned = 0
     for programme in session.scalars(select(Programme).order_by(Programme.id)):
+        if programme.first_planned_at is None:
+            programme.first_planned_at = now  # this pass is the first to see it
         monday = digest_week(programme, now)
         if monday is None or not programme.weekly_digest or not programme.coordinators:
             continue
-        if not _worth_sending(programme, monday, session=session):
-            continue
         zone = ZoneInfo(programme.timezone)
         moment = datetime.combine(monday, DIGEST_AT, zone)
+        key = f"digest:g{programme.id}:{monday.isoformat()}"
+        if moment < programme.first_planned_at:
+            continue  # a week before the tracker followed this programme
+        if session.scalar(select(Reminder.id).where(Reminder.occurrence_key == key)) is not None:
+            continue
+        if not _week_has_news(programme, *_period(programme, monday), session=session):
+            continue
         reminder_id = session.execute(
             insert_for(session)(Reminder)
             .values(
-                occurrence_key=f"digest:g{programme.id}:{monday.isoformat()}",
+                occurrence_key=key,
                 participant_id=None,
                 programme_id=programme.id,
                 audience="coordinators",
@@ -84,27 +99,43 @@ def plan_digests(*, session: Session, now: datetime) -> int:
     return planned
 
 
-def _worth_sending(programme: Programme, monday: date, *, session: Session) -> bool:
-    open_statuses = [s.value for s in ActionStatus if s.is_open]
-    open_actions = session.scalar(
-        select(func.count(Action.id))
-        .join(Participant)
-        .where(
-            Participant.programme_id == programme.id,
-            Participant.archived_at.is_(None),
+def _week_has_news(
+    programme: Programme, start: datetime, end: datetime, *, session: Session
+) -> bool:
+    """Whether anything happened that week: an update, a reminder sent or failing, a
+    message received, or an open action falling due."""
+    people = select(Participant.id).where(Participant.programme_id == programme.id)
+    in_week: list[ColumnElement[bool]] = [
+        # Progress recorded.
+        exists().where(Update.participant_id.in_(people), Update.at >= start, Update.at < end),
+        # Mail to or about a participant sent, or tried and refused.
+        exists().where(
+            Reminder.participant_id.in_(people),
+            or_(
+                and_(Reminder.sent_at >= start, Reminder.sent_at < end),
+                and_(
+                    Reminder.last_error.is_not(None),
+                    Reminder.last_attempt_at >= start,
+                    Reminder.last_attempt_at < end,
+                ),
+            ),
+        ),
+        # Mail received from a participant (applied or held).
+        exists().where(
+            InboundMessage.participant_id.in_(people),
+            InboundMessage.received_at >= start,
+            InboundMessage.received_at < end,
+        ),
+        # An open action that fell due.
+        exists().where(
+            Action.participant_id.in_(people),
             Action.archived_at.is_(None),
-            Action.status.in_(open_statuses),
-        )
-    )
-    if open_actions:
-        return True
-    start, end = _period(programme, monday)
-    recent = session.scalar(
-        select(func.count(Update.id))
-        .join(Participant)
-        .where(Participant.programme_id == programme.id, Update.at >= start, Update.at < end)
-    )
-    return bool(recent)
+            Action.status.in_([s.value for s in ActionStatus if s.is_open]),
+            Action.due_on >= local_date(start, programme.timezone).date(),
+            Action.due_on < local_date(end, programme.timezone).date(),
+        ),
+    ]
+    return bool(session.scalar(select(or_(*in_week))))
 
 
 def _period(programme: Programme, monday: date) -> tuple[datetime, datetime]:
@@ -181,4 +212,33 @@ def digest_context(reminder: Reminder, *, session: Session) -> DigestContext:
             for u in updates
             if u.question
         ),
+        undelivered=_undelivered(programme, participants, since=start, session=session),
+    )
+
+
+def _undelivered(
+    programme: Programme,
+    participants: list[Participant],
+    *,
+    since: datetime,
+    session: Session,
+) -> tuple[UndeliveredMessage, ...]:
+    """Messages to or about the programme's participants that failed since the week
+    began, or are still being retried: a participant who was never reached has
+    not ignored anything."""
+    troubles = undelivered(
+        session=session, participant_ids=[p.id for p in participants], failed_since=since
+    )
+    by_id = {p.id: p for p in participants}
+    return tuple(
+        UndeliveredMessage(
+            participant_name=by_id[pid].name,
+            participant_email=by_id[pid].email,
+            kind=ReminderKind(entry.kind),
+            on=local_date(entry.at, programme.timezone).date(),
+            error=entry.error or "",
+            retrying=entry.state == "retrying",
+        )
+        for pid, entries in troubles.items()
+        for entry in entries
     )

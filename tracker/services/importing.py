@@ -8,50 +8,41 @@ if they reappear.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tracker.db.orm import Action, Coordinator, FollowUpRule, Participant, Programme
-from tracker.programme.spec import ParticipantSpec, ProgrammeSpec, RuleSpec
+from tracker.db.orm import Action, Coordinator, Participant, Programme
+from tracker.programme.spec import ParticipantSpec, ProgrammeSpec
+from tracker.services.email_change import change_participant_email
+from tracker.services.import_report import Change, ImportReport, field_changes
+from tracker.services.import_rules import import_rules
 from tracker.services.planning import mark_for_planning
 
+__all__ = ["Change", "ImportReport", "import_programme"]
 
-@dataclass(slots=True)
-class ImportReport:
-    """What an import changed (or, for a dry run, would change)."""
-
-    slug: str
-    created: int = 0
-    updated: int = 0
-    archived: int = 0
-    changes: list[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.changes)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "programme": self.slug,
-            "created": self.created,
-            "updated": self.updated,
-            "archived": self.archived,
-            "changes": self.changes,
-        }
+_INHERITED = "(the programme's)"  # a participant's language, zone or country left unset
 
 
-def import_programme(spec: ProgrammeSpec, *, session: Session, now: datetime) -> ImportReport:
+def import_programme(
+    spec: ProgrammeSpec,
+    *,
+    session: Session,
+    now: datetime,
+    advance: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Create or update the programme of `spec`; the caller commits or rolls back.
 
     1. The programme row, matched by slug.
     2. Its coordinators, matched by email (a coordinator may serve several programmes).
     3. Its follow-up rules, replaced as a whole when they differ.
-    4. Participants by email and their actions by ref; absent ones archived.
+    4. Participants by email (or by one of their `previous_emails`, whose
+       address then changes) and their actions by ref; absent ones archived.
     5. Every participant whose plan or rules changed is marked for re-planning.
+    `advance(1)` is called after each participant, for a progress bar.
     """
     report = ImportReport(slug=spec.slug)
     programme = session.scalar(select(Programme).where(Programme.slug == spec.slug))
@@ -66,24 +57,36 @@ def import_programme(spec: ProgrammeSpec, *, session: Session, now: datetime) ->
         "acknowledge_replies": spec.acknowledge_replies,
         "weekly_digest": spec.weekly_digest,
     }
+    subject = f"programme {spec.slug}"
+    new_programme = programme is None
     if programme is None:
         programme = Programme(slug=spec.slug, created_at=now, updated_at=now, **values)
         session.add(programme)
         report.created += 1
-        report.changes.append(f"programme {spec.slug}: new")
-    elif changed := _assign(programme, values):
-        programme.updated_at = now
-        report.updated += 1
-        report.changes.append(f"programme {spec.slug}: {', '.join(changed)} changed")
+        report.add(Change(entity="programme", subject=subject, what="new"))
+    else:
+        old = {name: getattr(programme, name) for name in values}
+        if changes := field_changes(
+            "programme", subject, _pairs(old, values), quoted=frozenset({"name"})
+        ):
+            _assign(programme, values)
+            programme.updated_at = now
+            report.updated += 1
+            report.changes.extend(changes)
     session.flush()
 
     _import_coordinators(programme, spec, session=session, now=now, report=report)
-    rules_changed = _import_rules(programme, spec.rules, session=session)
-    if rules_changed:
-        report.changes.append(f"follow-up rules: {len(spec.rules)} rule(s) set")
-        report.updated += report.created == 0
+    rules_changed = import_rules(programme, spec.rules, session=session, report=report)
+    if rules_changed and not new_programme:
+        report.updated += 1  # the rules, as one thing
     _import_participants(
-        programme, spec, session=session, now=now, report=report, replan_all=rules_changed
+        programme,
+        spec,
+        session=session,
+        now=now,
+        report=report,
+        replan_all=rules_changed,
+        advance=advance or _ignore,
     )
     session.flush()
     return report
@@ -98,69 +101,50 @@ def _import_coordinators(
     report: ImportReport,
 ) -> None:
     wanted: list[Coordinator] = []
+    new: set[str] = set()
     for person in spec.coordinators:
+        subject = f"coordinator {person.email}"
         coordinator = session.scalar(select(Coordinator).where(Coordinator.email == person.email))
         if coordinator is None:
             coordinator = Coordinator(email=person.email, name=person.name, created_at=now)
             session.add(coordinator)
             report.created += 1
-            report.changes.append(f"coordinator {person.email}: new")
+            report.add(Change(entity="coordinator", subject=subject, what="new"))
+            new.add(person.email)
         elif coordinator.name != person.name:
+            report.changes.extend(
+                field_changes(
+                    "coordinator",
+                    subject,
+                    {"name": (coordinator.name, person.name)},
+                    quoted=frozenset({"name"}),
+                )
+            )
             coordinator.name = person.name
             report.updated += 1
-            report.changes.append(f"coordinator {person.email}: name changed")
         wanted.append(coordinator)
     current = {c.email for c in programme.coordinators}
-    if current != {c.email for c in wanted}:
-        for email in sorted(current - {c.email for c in wanted}):
-            report.changes.append(f"coordinator {email}: no longer on {programme.slug}")
-        for email in sorted({c.email for c in wanted} - current):
-            if not any(line == f"coordinator {email}: new" for line in report.changes):
-                report.changes.append(f"coordinator {email}: added to {programme.slug}")
+    emails = {c.email for c in wanted}
+    if current != emails:
+        for email in sorted(current - emails):
+            report.add(
+                Change(
+                    entity="coordinator",
+                    subject=f"coordinator {email}",
+                    what="removed",
+                    note=f"from {programme.slug}",
+                )
+            )
+        for email in sorted(emails - current - new):
+            report.add(
+                Change(
+                    entity="coordinator",
+                    subject=f"coordinator {email}",
+                    what="added",
+                    note=f"to {programme.slug}",
+                )
+            )
         programme.coordinators = wanted
-
-
-def _rule_values(rule: RuleSpec | FollowUpRule) -> dict[str, Any]:
-    if isinstance(rule, FollowUpRule):
-        return {
-            "kind": rule.kind,
-            "at_time": rule.at_time,
-            "every_count": rule.every_count,
-            "every_unit": rule.every_unit,
-            "first_on": rule.first_on,
-            "count": rule.count,
-            "days": rule.days,
-            "every_days": rule.every_days,
-            "max_count": rule.max_count,
-            "after_unanswered": rule.after_unanswered,
-        }
-    return {
-        "kind": rule.kind.value,
-        "at_time": rule.at.strftime("%H:%M") if rule.at else None,
-        "every_count": rule.every_count,
-        "every_unit": rule.every_unit,
-        "first_on": rule.first,
-        "count": rule.count,
-        "days": rule.days,
-        "every_days": rule.every_days,
-        "max_count": rule.max_count,
-        "after_unanswered": rule.after_unanswered,
-    }
-
-
-def _import_rules(programme: Programme, rules: tuple[RuleSpec, ...], *, session: Session) -> bool:
-    """Replace the programme's rules when they differ; say whether they did."""
-    wanted = [_rule_values(rule) for rule in rules]
-    if [_rule_values(rule) for rule in programme.rules] == wanted:
-        return False
-    programme.rules.clear()
-    # Flush the deletions first: the unit of work inserts before it deletes, and
-    # (programme, position) is unique.
-    session.flush()
-    programme.rules.extend(
-        FollowUpRule(position=position, **values) for position, values in enumerate(wanted)
-    )
-    return True
 
 
 def _import_participants(
@@ -171,6 +155,7 @@ def _import_participants(
     now: datetime,
     report: ImportReport,
     replan_all: bool,
+    advance: Callable[[int], None],
 ) -> None:
     existing = {
         p.email: p
@@ -188,6 +173,14 @@ def _import_participants(
             "timezone": person.timezone,
             "country": person.country,
         }
+        renamed: list[Change] = []
+        if participant is None:
+            participant = _previous_participant(person, existing)
+            if participant is not None:
+                old = change_participant_email(
+                    participant, person.email, session=session, now=now, by="an import"
+                )
+                renamed = field_changes("participant", label, {"email": (old, person.email)})
         if participant is None:
             participant = Participant(
                 programme=programme,
@@ -201,30 +194,74 @@ def _import_participants(
             session.add(participant)
             session.flush()
             report.created += 1
-            report.changes.append(f"{label}: new")
+            report.add(Change(entity="participant", subject=label, what="new"))
             changed = True
         else:
-            fields = _assign(participant, values)
-            if participant.archived_at is not None:
-                participant.archived_at = None
-                fields.append("restored")
-            if fields:
-                participant.updated_at = now
-                report.updated += 1
-                report.changes.append(f"{label}: {', '.join(fields)}")
-            changed = bool(fields)
+            changed = _update_participant(
+                participant, values, label=label, now=now, report=report, renamed=renamed
+            )
         actions_changed = _import_actions(
             participant, person, session=session, now=now, report=report
         )
         if changed or actions_changed or replan_all:
             mark_for_planning(participant)
+        advance(1)
     for participant in existing.values():
         if participant.archived_at is None:
             participant.archived_at = now
             participant.next_due_at = None
             participant.updated_at = now
             report.archived += 1
-            report.changes.append(f"participant {participant.email}: archived (not in the file)")
+            report.add(
+                Change(
+                    entity="participant",
+                    subject=f"participant {participant.email}",
+                    what="archived",
+                    note="not in the file",
+                )
+            )
+
+
+def _previous_participant(
+    person: ParticipantSpec, existing: dict[str, Participant]
+) -> Participant | None:
+    """The not yet matched participant known under one of `person`'s previous addresses."""
+    for address in person.previous_emails:
+        if address in existing:
+            return existing.pop(address)
+    return None
+
+
+def _update_participant(
+    participant: Participant,
+    values: dict[str, Any],
+    *,
+    label: str,
+    now: datetime,
+    report: ImportReport,
+    renamed: list[Change],
+) -> bool:
+    old = {name: getattr(participant, name) for name in values}
+    changes = renamed + [
+        change
+        for name in values
+        for change in field_changes(
+            "participant",
+            label,
+            {name: (old[name], values[name])},
+            quoted=frozenset({"name", "organisation"}),
+            unset=_INHERITED if name in ("language", "timezone", "country") else "(none)",
+        )
+    ]
+    _assign(participant, values)
+    if participant.archived_at is not None:
+        participant.archived_at = None
+        changes.append(Change(entity="participant", subject=label, what="restored"))
+    if changes:
+        participant.updated_at = now
+        report.updated += 1
+        report.changes.extend(changes)
+    return bool(changes)
 
 
 def _import_actions(
@@ -256,37 +293,53 @@ def _import_actions(
                 )
             )
             report.created += 1
-            report.changes.append(f"{label}: new")
+            report.add(Change(entity="action", subject=label, what="new"))
             changed = True
             continue
-        fields = _assign(action, values)
+        visible = field_changes(
+            "action",
+            label,
+            {"title": (action.title, item.title), "due": (action.due_on, item.due)},
+            quoted=frozenset({"title"}),
+        )
+        moved = action.position != position
+        _assign(action, values)
         if action.archived_at is not None:
             action.archived_at = None
-            fields.append("restored")
-        visible = [f for f in fields if f != "position"]
-        if fields:
+            visible.append(Change(entity="action", subject=label, what="restored"))
+        if visible or moved:
             action.updated_at = now
             changed = True
         if visible:
             report.updated += 1
-            report.changes.append(f"{label}: {', '.join(visible)}")
+            report.changes.extend(visible)
     for action in existing.values():
         if action.archived_at is None:
             action.archived_at = now
             action.updated_at = now
             report.archived += 1
-            report.changes.append(
-                f"action {action.ref} of {person.email}: archived (not in the file)"
+            report.add(
+                Change(
+                    entity="action",
+                    subject=f"action {action.ref} of {person.email}",
+                    what="archived",
+                    note="not in the file",
+                )
             )
             changed = True
     return changed
 
 
-def _assign(row: Any, values: dict[str, Any]) -> list[str]:
-    """Set the attributes that differ; return the names of those changed."""
-    changed = []
+def _pairs(old: dict[str, Any], new: dict[str, Any]) -> dict[str, tuple[object, object]]:
+    return {name: (old[name], new[name]) for name in new}
+
+
+def _assign(row: Any, values: dict[str, Any]) -> None:
+    """Set the attributes that differ."""
     for name, value in values.items():
         if getattr(row, name) != value:
             setattr(row, name, value)
-            changed.append(name.removesuffix("_on") if name == "due_on" else name)
-    return changed
+
+
+def _ignore(_n: int) -> None:
+    return None

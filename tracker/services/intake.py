@@ -28,12 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.core.model import InboundState
-from tracker.core.tokens import verify_reply_token
 from tracker.db.orm import Event, InboundMessage, Reminder
 from tracker.errors import NotFoundError
 from tracker.services.deciding import IntakeResult, decide, intake_result
 from tracker.services.envelope import Envelope, read_envelope
 from tracker.services.reading import ReadingFailed, ReadingLimits, read_within_budget
+from tracker.services.reply_tokens import reminder_for_token
 from tracker.services.storing import store_inbound
 
 __all__ = [
@@ -204,10 +204,7 @@ def _find_reminder(
 ) -> tuple[Reminder | None, str | None]:
     """The reminder a message answers: its signed token, else our Message-ID in its thread."""
     if envelope.token is not None:
-        reminder_id = verify_reply_token(envelope.token, secret_key)
-        if reminder_id is None:
-            return None, "bad_token"
-        reminder = session.get(Reminder, reminder_id)
+        reminder = reminder_for_token(session, envelope.token, secret_key)
         if reminder is None:
             return None, "bad_token"
         return reminder, None

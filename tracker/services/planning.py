@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.core import rules as planner
 from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
+from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderItem
 from tracker.db.session import insert_for
 
@@ -160,7 +161,9 @@ def _history(
         assert pid is not None  # selected by participant
         keys[pid].add(reminder.occurrence_key)
         keys[pid].update(item.occurrence_key for item in reminder.items)
-        asks = reminder.audience == "participant" and reminder.kind != ReminderKind.ACKNOWLEDGEMENT
+        # Only reminders that asked for an answer and reached the server can go
+        # unanswered: not acknowledgements, not failed sends.
+        asks = ReminderKind(reminder.kind) in PARTICIPANT_KINDS
         if asks and reminder.state == "sent" and reminder.sent_at:
             sent[pid].append(
                 planner.SentReminder(

@@ -48,7 +48,7 @@ class PreviewedMail:
 
 @dataclass(frozen=True, slots=True)
 class _PreviewIdentity(MailIdentity):
-    def token(self, reminder_id: int) -> str:
+    def token(self, reminder_id: int, nonce: str | None) -> str:
         return _PLACEHOLDER_TOKEN
 
 

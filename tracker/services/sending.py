@@ -13,56 +13,52 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment
-from sqlalchemy import select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
-from tracker.db.orm import Event, Participant, Programme, Reminder
+from tracker.db.orm import Participant, Programme, Reminder
 from tracker.mail.outgoing import (
     Mailer,
     MailError,
-    PermanentMailError,
+    SmtpConfigurationError,
     TemporaryMailError,
     UnsafeHeaderError,
 )
-from tracker.services.claiming import OutboxPolicy, claim_batch, due_query, release_claims
+from tracker.services.claiming import (
+    Claim,
+    OutboxPolicy,
+    PassClock,
+    claim_batch,
+    due_query,
+    release_claims,
+    renew_claim,
+)
 from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
 from tracker.services.pausing import resume_due_pauses
-from tracker.services.planning import mark_for_planning, plan_due_reminders
+from tracker.services.planning import plan_due_reminders
+from tracker.services.send_outcomes import (
+    Outcome,
+    SendReport,
+    record_failure,
+    record_sent,
+    record_unsendable,
+)
+
+__all__ = ["MailerFactory", "ProgressDisplay", "SendReport", "send_due"]
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(slots=True)
-class SendReport:
-    """What one pass did."""
-
-    now: datetime
-    dry_run: bool
-    planned: int = 0
-    sent: list[dict[str, Any]] = field(default_factory=list)
-    retrying: list[dict[str, Any]] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    due: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would be sent
-    stopped_early: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "now": self.now.isoformat(),
-            "dry_run": self.dry_run,
-            "planned": self.planned,
-            "sent": self.sent,
-            "retrying": self.retrying,
-            "failed": self.failed,
-            **({"due": self.due} if self.dry_run else {}),
-            "stopped_early": self.stopped_early,
-        }
+Advance = Callable[[int], None]
+ProgressDisplay = Callable[[int], AbstractContextManager[Advance]]
+"""Given how many messages are due, a context that yields `advance(n)` (see cli/progress)."""
 
 
 def send_due(
@@ -75,16 +71,23 @@ def send_due(
     policy: OutboxPolicy | None = None,
     dry_run: bool = False,
     stop: threading.Event | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+    progress: ProgressDisplay | None = None,
 ) -> SendReport:
     """One pass: plan what is due at `now`, then send every due outbox row.
 
     1. Plan (committed on its own, so a send failure never undoes planning).
-    2. Claim a batch of due rows: planned and due, or sending with an
-       expired lease. Each claim is a compare-and-set on the row's state
-       (and SKIP LOCKED on PostgreSQL), so concurrent senders never share one.
-    3. For each claimed row: compose, send, and commit its outcome at once.
-    4. Repeat until nothing is due, or `stop` is set (the rows claimed but
-       not yet sent are released for the next pass).
+    2. Claim a batch of due rows: planned and due, or sending with an expired
+       lease; no more than the send rate gets through in half a lease. Each
+       claim is a compare-and-set on the row's state (and SKIP LOCKED on
+       PostgreSQL), so concurrent senders never share one. Leases are measured
+       on the pass's clock: `now` plus the time elapsed since the pass began.
+    3. For each claimed row: compose; renew the claim if it is close to expiry
+       (a claim lost to another sender is not sent); send; commit the outcome.
+    4. Repeat until nothing is due. Stop early, giving back the claims not yet
+       attempted, when `stop` is set, when the server or connection fails, or
+       at a configuration error (then the row in hand is given back too, and
+       no attempt is counted: the settings, not the messages, are wrong).
     """
     policy = policy or OutboxPolicy()
     report = SendReport(now=now, dry_run=dry_run)
@@ -94,25 +97,45 @@ def send_due(
         resume_due_pauses(session=session, now=now)
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
-    with mailer:
+    clock = PassClock(start=now, monotonic=monotonic)
+    display = progress(_count_due(session_factory, now)) if progress else nullcontext(_ignore)
+    with mailer, display as advance:
         while not (stop is not None and stop.is_set()):
-            claimed = claim_batch(session_factory, identity, now, policy)
+            claimed = claim_batch(session_factory, identity, clock, policy)
             if not claimed:
                 break
-            for position, reminder_id in enumerate(claimed):
+            for position, claim in enumerate(claimed):
                 if stop is not None and stop.is_set():
                     release_claims(session_factory, claimed[position:])
                     report.stopped_early = "stop requested"
                     return report
-                outcome = _send_one(
-                    session_factory, mailer, env, identity, reminder_id, now, policy, report
-                )
-                if outcome is _Outcome.CONNECTION_FAILED:
+                try:
+                    outcome = _send_one(
+                        session_factory, mailer, env, identity, claim, clock, policy, report
+                    )
+                except SmtpConfigurationError as error:
+                    release_claims(session_factory, claimed[position:])
+                    report.configuration_error = report.stopped_early = str(error)
+                    # The caller says it (one line from `send-due`, an error in `run`'s log).
+                    log.info("action=send.stopped reason=configuration error=%s", error)
+                    return report
+                advance(1)
+                if outcome is Outcome.CONNECTION_FAILED:
                     release_claims(session_factory, claimed[position + 1 :])
                     cause = report.retrying[-1]["error"] if report.retrying else "unavailable"
                     report.stopped_early = f"{cause}; the rest waits for a later pass"
                     return report
     return report
+
+
+def _ignore(_n: int = 1) -> None:
+    return None
+
+
+def _count_due(session_factory: sessionmaker[Session], now: datetime) -> int:
+    with session_factory() as session:
+        due = due_query(now).with_only_columns(Reminder.id).subquery()
+        return int(session.scalar(select(func.count()).select_from(due)) or 0)
 
 
 def _dry_run(
@@ -128,27 +151,24 @@ def _dry_run(
     return report
 
 
-class _Outcome:
-    SENT = "sent"
-    RETRY = "retry"
-    FAILED = "failed"
-    CONNECTION_FAILED = "connection_failed"
-
-
 def _send_one(
     session_factory: sessionmaker[Session],
     mailer: Mailer,
     env: Environment,
     identity: MailIdentity,
-    reminder_id: int,
-    now: datetime,
+    claim: Claim,
+    clock: PassClock,
     policy: OutboxPolicy,
     report: SendReport,
-) -> str:
+) -> Outcome | None:
+    """Compose and send one claimed row; None when the claim was lost before sending.
+
+    Raises SmtpConfigurationError, for the pass to stop.
+    """
     with session_factory() as session:
         reminder = session.scalars(
             select(Reminder)
-            .where(Reminder.id == reminder_id)
+            .where(Reminder.id == claim.reminder_id)
             .options(
                 selectinload(Reminder.items),
                 selectinload(Reminder.participant).selectinload(Participant.actions),
@@ -158,154 +178,57 @@ def _send_one(
                 selectinload(Reminder.programme).selectinload(Programme.coordinators),
             )
         ).one()
+        if reminder.state != "sending" or reminder.attempts != claim.attempts:
+            # Our lease ran out and another sender holds the row now.
+            _lost(claim, report)
+            return None
         summary = _summary(reminder)
+        lease_ends = reminder.lease_expires_at
         try:
             message = compose_reminder(
-                reminder, session=session, env=env, identity=identity, now=now
+                reminder, session=session, env=env, identity=identity, now=clock.now()
             )
         except UnsafeHeaderError as error:
+            # Data that cannot make a safe message will not change by waiting.
             session.rollback()
-            _finish(
-                session_factory, reminder_id, now, state="failed", error=f"cannot compose: {error}"
+            return record_unsendable(
+                session_factory, claim, summary, f"cannot compose: {error}", clock, report
             )
-            report.failed.append({**summary, "error": f"cannot compose: {error}"})
-            return _Outcome.FAILED
         except Exception as error:
             # A bug (a template error, say): retried with backoff so that a fix
             # lets it go out, and failed after the last attempt; never a stuck pass.
-            log.exception("action=reminder.compose_failed reminder=%s", reminder_id)
-            attempts = reminder.attempts
+            log.exception("action=reminder.compose_failed reminder=%s", claim.reminder_id)
             session.rollback()
             problem = TemporaryMailError(f"cannot compose: {error}", connection_level=False)
-            return _record_failure(
-                session_factory,
-                reminder_id,
-                summary,
-                attempts,
-                problem,
-                now,
-                policy,
-                report,
-            )
-        attempts = reminder.attempts
+            return record_failure(session_factory, claim, summary, problem, clock, policy, report)
         session.rollback()
+    # The claim must outlive the SMTP transaction: renew it when it is close to
+    # expiry, and send nothing if it went to another sender meanwhile.
+    near_expiry = lease_ends is None or lease_ends - clock.now() < policy.renew_margin
+    if near_expiry and not renew_claim(session_factory, claim, clock, policy):
+        _lost(claim, report)
+        return None
     try:
         mailer.send(message)
+    except SmtpConfigurationError:
+        raise
     except MailError as error:
-        return _record_failure(
-            session_factory, reminder_id, summary, attempts, error, now, policy, report
-        )
-    _finish(session_factory, reminder_id, now, state="sent")
+        return record_failure(session_factory, claim, summary, error, clock, policy, report)
+    record_sent(session_factory, claim, clock)
     report.sent.append(summary)
     log.info(
         "action=reminder.sent reminder=%s to=%s kind=%s message_id=%s",
-        reminder_id,
+        claim.reminder_id,
         summary["to"],
         summary["kind"],
         summary["message_id"],
     )
-    return _Outcome.SENT
+    return Outcome.SENT
 
 
-def _record_failure(
-    session_factory: sessionmaker[Session],
-    reminder_id: int,
-    summary: dict[str, Any],
-    attempts: int,
-    error: MailError,
-    now: datetime,
-    policy: OutboxPolicy,
-    report: SendReport,
-) -> str:
-    text = str(error)
-    if isinstance(error, PermanentMailError) and not error.connection_level:
-        _finish(session_factory, reminder_id, now, state="failed", error=text, hard_failure=policy)
-        report.failed.append({**summary, "error": text})
-        log.warning("action=reminder.failed reminder=%s error=%s", reminder_id, text)
-        return _Outcome.FAILED
-    if attempts >= policy.max_attempts:
-        _finish(
-            session_factory,
-            reminder_id,
-            now,
-            state="failed",
-            error=f"gave up after {attempts} attempts: {text}",
-        )
-        report.failed.append({**summary, "error": text})
-        return _Outcome.FAILED
-    retry_at = now + policy.retry_delay(attempts)
-    with session_factory.begin() as session:
-        session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id, Reminder.state == "sending")
-            .values(
-                state="planned", next_attempt_at=retry_at, lease_expires_at=None, last_error=text
-            )
-        )
-        session.add(Event(at=now, action="reminder.retry", reminder_id=reminder_id, detail=text))
-    report.retrying.append({**summary, "error": text, "retry_at": retry_at.isoformat()})
-    log.warning(
-        "action=reminder.retry reminder=%s retry_at=%s error=%s",
-        reminder_id,
-        retry_at.isoformat(),
-        text,
-    )
-    return _Outcome.CONNECTION_FAILED if error.connection_level else _Outcome.RETRY
-
-
-def _finish(
-    session_factory: sessionmaker[Session],
-    reminder_id: int,
-    now: datetime,
-    *,
-    state: str,
-    error: str | None = None,
-    hard_failure: OutboxPolicy | None = None,
-) -> None:
-    """Record a final outcome and let the planner look at the participant again."""
-    with session_factory.begin() as session:
-        reminder = session.get(Reminder, reminder_id)
-        assert reminder is not None
-        if reminder.state != "sending":
-            log.warning(
-                "action=reminder.outcome_lost reminder=%s state=%s", reminder_id, reminder.state
-            )
-            return
-        reminder.state = state
-        reminder.lease_expires_at = None
-        reminder.last_error = error
-        if state == "sent":
-            reminder.sent_at = now
-        participant = reminder.participant
-        session.add(
-            Event(
-                at=now,
-                action=f"reminder.{state}",
-                participant_id=participant.id if participant else None,
-                programme_id=reminder.programme_id,
-                reminder_id=reminder_id,
-                detail=error or reminder.message_id or "",
-            )
-        )
-        if participant is None:  # a digest
-            return
-        # A send changes what the planner knows (escalation counts sent reminders).
-        mark_for_planning(participant)
-        if hard_failure is not None and reminder.audience == "participant":
-            participant.hard_bounces += 1
-            if (
-                participant.hard_bounces >= hard_failure.hard_failures_until_bouncing
-                and participant.state == "active"
-            ):
-                participant.state = "bouncing"
-                session.add(
-                    Event(
-                        at=now,
-                        action="participant.bouncing",
-                        participant_id=participant.id,
-                        detail=f"{participant.hard_bounces} permanent delivery failures",
-                    )
-                )
+def _lost(claim: Claim, report: SendReport) -> None:
+    report.claims_lost += 1
+    log.warning("action=reminder.claim_lost reminder=%s", claim.reminder_id)
 
 
 def _summary(reminder: Reminder) -> dict[str, Any]:

@@ -1,4 +1,8 @@
-"""Where every participant and action stands: the data behind `tracker status`."""
+"""Where every participant and action stands: the data behind `tracker status`.
+
+Each participant also lists the messages to or about them that failed or wait
+to be retried (`failed_sends`), so that a reminder that gave up is seen.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.db.orm import Action, Participant, Programme, Update
 from tracker.errors import NotFoundError
+from tracker.services.outbox import OutboxEntry, undelivered
 
 
 def programme_status(*, session: Session, slug: str | None = None) -> dict[str, Any]:
@@ -34,6 +39,7 @@ def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
     last_updates = _last_update_by_action(
         [a.id for p in participants for a in p.actions], session=session
     )
+    troubles = undelivered(session=session, participant_ids=[p.id for p in participants])
     return {
         "slug": programme.slug,
         "name": programme.name,
@@ -47,6 +53,7 @@ def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
                 "actions": [
                     _action(a, last_updates.get(a.id)) for a in p.actions if a.archived_at is None
                 ],
+                "failed_sends": [_failed_send(e) for e in troubles.get(p.id, [])],
             }
             for p in participants
         ],
@@ -63,6 +70,18 @@ def _action(action: Action, last: Update | None) -> dict[str, Any]:
         "last_update": (
             {"at": last.at.isoformat(), "note": last.note, "source": last.source} if last else None
         ),
+    }
+
+
+def _failed_send(entry: OutboxEntry) -> dict[str, Any]:
+    """A message to or about the participant that failed or waits to be retried."""
+    return {
+        "id": entry.id,
+        "kind": entry.kind,
+        "error": entry.error,
+        "at": entry.at.isoformat(),
+        "state": entry.state,  # failed | retrying
+        "retry_at": entry.next_attempt_at.isoformat() if entry.next_attempt_at else None,
     }
 
 

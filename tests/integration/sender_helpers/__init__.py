@@ -37,7 +37,7 @@ IDENTITY = MailIdentity(
 
 def load_programme(session_factory: sessionmaker[Session], text: str, *, now: datetime) -> None:
     """Import a programme file's text, as `tracker import` does."""
-    spec = read_programme_file(text)
+    spec = read_programme_file(text, languages=("en", "zh-CN"))
     with session_factory.begin() as session:
         import_programme(spec, session=session, now=now)
 

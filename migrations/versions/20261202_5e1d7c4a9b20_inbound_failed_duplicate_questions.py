@@ -4,7 +4,7 @@ inbound_messages: states 'failed' and 'duplicate'; duplicate_of_id,
 reply_digest, unknown_refs. updates: question.
 
 Revision ID: 5e1d7c4a9b20
-Revises: 385a13407e81
+Revises: f9ef0c2493e8
 Create Date: 2026-12-01
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e1d7c4a9b20"
-down_revision: str | None = "385a13407e81"
+down_revision: str | None = "f9ef0c2493e8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
