@@ -2,11 +2,19 @@
 
 Each `DovecotServer` writes its own configuration into a temporary directory
 (runtime sockets, logs, state, the password file and the Maildir all live
-there), listens on a free port of 127.0.0.1 with plaintext login (and, with
-tls=True, STARTTLS plus implicit TLS on a self-signed certificate), and runs
-`dovecot -F` as a child process. Nothing of the system's Dovecot (its
-config, its service, its ports) is read or touched, so a CI machine that has
-just installed the package (`.ci/dovecot.sh`) can run several of these.
+there), listens on a free port of 127.0.0.1 with plaintext login, and runs
+`dovecot -F` as a child process.
+
+With tls=True it offers STARTTLS and implicit TLS on a self-signed
+certificate and *requires* TLS before any login, as a production server
+should, so a client that forgets to upgrade the connection fails. Dovecot
+counts a connection whose two ends share one address as secure (and would
+let it log in in clear), so a TLS server listens on 127.0.0.2: clients
+connect from 127.0.0.1, and the exemption does not apply.
+
+Nothing of the system's Dovecot (its config, its service, its ports) is read
+or touched, so a CI machine that has just installed the package
+(`.ci/dovecot.sh`) can run several of these.
 
 As root (CI), Dovecot refuses to open mailboxes as uid 0, so mail processes run
 as the package's unprivileged `dovecot` user, login processes as `dovenull`,
@@ -24,6 +32,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -86,11 +95,11 @@ class DovecotServer:
         self.version = dovecot_version(binary)
         self.username = username
         self.password = password
-        self.host = "127.0.0.1"
+        self.tls = tls
+        self.host = "127.0.0.2" if tls else "127.0.0.1"
         self.port = _free_port()
         # With tls=True: STARTTLS on `port`, implicit TLS on `tls_port`, and a
-        # self-signed certificate for 127.0.0.1 at `cert_path` for clients to trust.
-        self.tls = tls
+        # self-signed certificate for `host` at `cert_path` for clients to trust.
         self.tls_port = _free_port() if tls else 0
         self._process: subprocess.Popen[bytes] | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="tracker-dovecot-"))
@@ -195,8 +204,14 @@ class DovecotServer:
         )
 
     def client(self) -> IMAPClient:
-        """A logged-in IMAPClient for arranging and inspecting the mailbox."""
-        client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        """A logged-in IMAPClient for arranging and inspecting the mailbox (TLS when required)."""
+        if self.tls:
+            context = ssl.create_default_context(cafile=str(self.cert_path))
+            client = IMAPClient(
+                self.host, port=self.tls_port, ssl=True, ssl_context=context, timeout=30
+            )
+        else:
+            client = IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
         client.login(self.username, self.password)
         return client
 
@@ -273,7 +288,7 @@ instance_name = tracker-test-{self.port}
 log_path = {self.log_path}
 info_log_path = {self.log_path}
 protocols = imap
-listen = 127.0.0.1
+listen = {self.host}
 {self._tls_settings()}
 auth_mechanisms = plain login
 default_internal_user = {internal_user}
@@ -291,12 +306,13 @@ auth_failure_delay = 0
             return "ssl = no"
         if not self.cert_path.exists():
             write_self_signed_certificate(self.cert_path, self.key_path, host=self.host)
+        # required: no login of any kind before TLS (plaintext or not).
         if self.version >= (2, 4):
             return (
-                f"ssl = yes\nssl_server_cert_file = {self.cert_path}\n"
+                f"ssl = required\nssl_server_cert_file = {self.cert_path}\n"
                 f"ssl_server_key_file = {self.key_path}"
             )
-        return f"ssl = yes\nssl_cert = <{self.cert_path}\nssl_key = <{self.key_path}"
+        return f"ssl = required\nssl_cert = <{self.cert_path}\nssl_key = <{self.key_path}"
 
     def _services(self, address_key: str, root: bool) -> str:
         # Without root there is no chroot; the login and anvil processes chroot by default.
@@ -304,11 +320,11 @@ auth_failure_delay = 0
         return f"""\
 service imap-login {{
 {chroot}  inet_listener imap {{
-    {address_key} = 127.0.0.1
+    {address_key} = {self.host}
     port = {self.port}
   }}
   inet_listener imaps {{
-    {address_key} = 127.0.0.1
+    {address_key} = {self.host}
     port = {self.tls_port}
   }}
 }}
@@ -330,7 +346,7 @@ service stats {{
         return (
             self._common(internal_user, login_user, uid, group)
             + f"""\
-disable_plaintext_auth = no
+disable_plaintext_auth = {"yes" if self.tls else "no"}
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
@@ -353,7 +369,7 @@ userdb {{
             "dovecot_config_version = 2.4.0\ndovecot_storage_version = 2.4.0\n"
             + self._common(internal_user, login_user, uid, group)
             + f"""\
-auth_allow_cleartext = yes
+auth_allow_cleartext = {"no" if self.tls else "yes"}
 mail_driver = maildir
 mail_path = ~/Maildir
 passdb passwd-file {{

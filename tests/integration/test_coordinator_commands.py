@@ -40,9 +40,23 @@ def test_a_coordinator_records_progress_heard_by_phone(env: dict[str, str]) -> N
     assert status["actions"][1]["last_update"]["source"] == "coordinator"
 
 
-def test_recording_an_unknown_action_changes_nothing(env: dict[str, str]) -> None:
-    result = run_tracker("record", WANG, "1: done\n7: done", env=env)
-    assert (result.code, result.stderr.strip()) == (1, f"error: {WANG} has no action '7'")
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("1: done\n7: done", "we could not find action 7"),
+        ("7: done\n9：进行中 40%", "we could not find actions 7 and 9"),
+        ("A: in progress 20%", "we could not find action A"),
+    ],
+)
+def test_recording_an_unknown_action_names_their_actions_and_changes_nothing(
+    env: dict[str, str], text: str, said: str
+) -> None:
+    result = run_tracker("record", WANG, text, env=env)
+    assert (result.code, result.stderr.strip()) == (
+        1,
+        f"error: {said} for {WANG}; their actions are 1 and 2: nothing recorded",
+    )
+    assert result.stdout == ""
     assert run_tracker("updates", "--json", env=env).json() == {"updates": []}
 
 

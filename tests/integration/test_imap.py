@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Iterator
 from email.parser import BytesHeaderParser
 from typing import Any
@@ -354,16 +355,66 @@ def test_imaps_url_reads_over_implicit_tls(
     assert report.stored == 1
 
 
+class Watched(_Delegating):
+    """Records whether the connection was encrypted when the password went over it."""
+
+    logins: list[bool]
+
+    def login(self, username: str, password: str) -> Any:
+        Watched.logins.append(isinstance(self.inner.socket(), ssl.SSLSocket))
+        return self.inner.login(username, password)
+
+
+@pytest.fixture
+def watched() -> list[bool]:
+    Watched.logins = []
+    return Watched.logins
+
+
+def test_the_tls_test_server_refuses_a_login_in_clear(
+    tls_dovecot: DovecotServer, watched: list[bool]
+) -> None:
+    # Without this, the STARTTLS test below could pass with STARTTLS left out.
+    with pytest.raises(ImapConnectionError, match=r"PRIVACYREQUIRED|LOGINDISABLED|disallowed"):
+        fetch_new_messages(
+            ImapSettings.from_url(tls_dovecot.url), DedupStore(), client_factory=wrapping(Watched)
+        )
+    assert watched == [False]
+
+
 def test_starttls_url_reads_after_upgrading_the_connection(
-    tls_dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+    tls_dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch, watched: list[bool]
 ) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", str(tls_dovecot.cert_path))
     tls_dovecot.deliver(message(1))
     store = DedupStore()
 
-    report = fetch_new_messages(ImapSettings.from_url(tls_dovecot.url + "?starttls=true"), store)
+    report = fetch_new_messages(
+        ImapSettings.from_url(tls_dovecot.url + "?starttls=true"),
+        store,
+        client_factory=wrapping(Watched),
+    )
 
     assert report.stored == 1
+    assert watched == [True]  # the password went over TLS
+    assert re.search(r"imap-login: Info: Login: user=<tracker>, .*\bTLS\b", tls_dovecot.logs())
+
+
+def test_starttls_against_a_server_without_it_refuses_to_log_in(
+    dovecot: DovecotServer, watched: list[bool]
+) -> None:
+    settings = ImapSettings.from_url(dovecot.url + "?starttls=true")
+
+    with pytest.raises(ImapConnectionError) as caught:
+        fetch_new_messages(settings, DedupStore(), client_factory=wrapping(Watched))
+
+    assert str(caught.value) == (
+        f"IMAP server 127.0.0.1:{dovecot.port} does not offer STARTTLS (asked for by "
+        "?starttls=true): not logging in over a connection in clear; use imaps:// or fix the "
+        "server"
+    )
+    assert watched == []  # the password was never sent
+    assert "s3cret-Pa55" not in str(caught.value)
 
 
 def test_untrusted_certificate_is_a_connection_error(tls_dovecot: DovecotServer) -> None:
@@ -372,4 +423,4 @@ def test_untrusted_certificate_is_a_connection_error(tls_dovecot: DovecotServer)
     with pytest.raises(ImapConnectionError, match="certificate verify failed") as caught:
         fetch_new_messages(settings, DedupStore())
 
-    assert f"127.0.0.1:{tls_dovecot.tls_port}" in str(caught.value)
+    assert f"{tls_dovecot.host}:{tls_dovecot.tls_port}" in str(caught.value)

@@ -15,15 +15,8 @@ from tests.mailflow import SMALL, load_programme, reply_to, send_pass
 from tracker.db.orm import InboundMessage, Participant, Reminder, Update
 from tracker.errors import TrackerError
 from tracker.services import replying
-from tracker.services.intake import ingest
-from tracker.services.review import (
-    assign_held,
-    discard_held,
-    held_messages,
-    process_stored,
-    reprocess,
-    update_history,
-)
+from tracker.services.intake import ingest, process_stored, reprocess
+from tracker.services.review import assign_held, discard_held, held_messages, update_history
 from tracker.services.status import programme_status
 from tracker.services.storing import store_inbound
 
@@ -205,22 +198,35 @@ def test_a_crash_between_storing_and_processing_loses_nothing(
     assert actions_of(session_factory, "wang.xiaoming@example.org")["1"]["status"] == "done"
 
 
-def test_a_failure_while_processing_keeps_the_message_for_reprocessing(
+def test_a_failure_while_processing_leaves_the_message_failed_until_reprocessed(
     session_factory: sessionmaker[Session], sent: EmailMessage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("a bug in reading replies")
+        raise RuntimeError("a bug in applying replies\nsecond line")
 
-    monkeypatch.setattr("tracker.services.intake.apply_reply", broken)
+    monkeypatch.setattr("tracker.services.deciding.apply_reply", broken)
     raw = reply_to(sent, "1: done")
     result = take(session_factory, raw)
-    assert (result.state, result.duplicate) == ("stored", False)
-    assert "will be read again" in result.detail
+    assert (result.state, result.duplicate) == ("failed", False)
+    assert result.detail == "processing raised RuntimeError: a bug in applying replies"
     with session_factory() as session:
-        assert session.scalars(select(InboundMessage.state)).all() == ["stored"]
-    monkeypatch.setattr("tracker.services.intake.apply_reply", replying.apply_reply)
-    results = process_stored(session_factory=session_factory, secret_key=TEST_SECRET_KEY, now=LATER)
+        assert session.scalars(select(InboundMessage.state)).all() == ["failed"]
+        assert session.scalars(select(Update)).all() == []
+        held = held_messages(session=session)["held"]
+    assert [(h["state"], h["reason"], h["detail"]) for h in held] == [
+        ("failed", "failed", "processing raised RuntimeError: a bug in applying replies")
+    ]
+    assert held[0]["why"].startswith("processing it failed")
+    # Never retried on its own: the service's pass leaves it alone.
+    assert (
+        process_stored(session_factory=session_factory, secret_key=TEST_SECRET_KEY, now=LATER) == []
+    )
+    monkeypatch.setattr("tracker.services.deciding.apply_reply", replying.apply_reply)
+    results = reprocess(
+        [result.inbound_id], session_factory=session_factory, secret_key=TEST_SECRET_KEY, now=LATER
+    )
     assert [r.state for r in results] == ["processed"]
+    assert actions_of(session_factory, "wang.xiaoming@example.org")["1"]["status"] == "done"
 
 
 def test_reprocessing_replaces_what_a_message_recorded(
@@ -249,10 +255,14 @@ def test_a_coordinator_can_assign_or_discard_a_held_message(
         session_factory,
         reply_to(sent, "spam", sender="x@example.net", message_id="<other@example.net>"),
     )
+    result = assign_held(
+        spoofed.inbound_id,
+        "Wang.Xiaoming@example.org",
+        slug=None,
+        session_factory=session_factory,
+        now=LATER,
+    )
     with session_factory.begin() as session:
-        result = assign_held(
-            spoofed.inbound_id, "Wang.Xiaoming@example.org", slug=None, session=session, now=LATER
-        )
         discard_held(other.inbound_id, session=session, now=LATER)
     assert result.updates[0]["status"] == "done"
     assert actions_of(session_factory, "wang.xiaoming@example.org")["1"]["status"] == "done"
@@ -287,8 +297,11 @@ def test_no_acknowledgement_when_the_programme_turns_them_off(
 
 
 def test_a_message_too_large_to_read_is_stored_and_held(
-    session_factory: sessionmaker[Session], sent: EmailMessage, monkeypatch: pytest.MonkeyPatch
+    session_factory: sessionmaker[Session], sent: EmailMessage
 ) -> None:
-    monkeypatch.setattr("tracker.services.intake.MAX_MESSAGE_BYTES", 1000)
-    result = take(session_factory, reply_to(sent, "1: done"))
+    raw = reply_to(sent, "1: done\n" + "x" * 80 + "\n") + b"y" * (10 * 1024 * 1024)
+    result = take(session_factory, raw)
     assert (result.state, result.reason) == ("held", "too_large")
+    assert result.detail == "over 10485760 bytes"
+    with session_factory() as session:
+        assert session.scalars(select(InboundMessage.size)).one() == len(raw)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET_KEY
@@ -31,6 +34,31 @@ hostile = st.one_of(
 )
 
 
+@pytest.fixture
+def fresh_state(engine: Engine) -> Callable[[], AbstractContextManager[sessionmaker[Session]]]:
+    """For each hypothesis example, the test database as it was: everything the example
+    writes (its commits are savepoints) is rolled back when it ends.
+
+    Examples never see each other's rows, so none is taken for a duplicate of
+    another's message and every one is checked byte for byte.
+    """
+
+    @contextmanager
+    def rolled_back() -> Iterator[sessionmaker[Session]]:
+        with engine.connect() as connection:
+            outer = connection.begin()
+            try:
+                yield sessionmaker(
+                    bind=connection,
+                    join_transaction_mode="create_savepoint",
+                    expire_on_commit=False,
+                )
+            finally:
+                outer.rollback()
+
+    return rolled_back
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -38,16 +66,27 @@ hostile = st.one_of(
 )
 @given(raw=hostile)
 def test_whatever_arrives_is_stored_exactly_and_nothing_raises(
-    session_factory: sessionmaker[Session], raw: bytes
+    fresh_state: Callable[[], AbstractContextManager[sessionmaker[Session]]], raw: bytes
 ) -> None:
     if not raw.strip():
         return  # the command refuses an empty message before storing anything
-    result = ingest(
-        raw, session_factory=session_factory, secret_key=TEST_SECRET_KEY, source="pipe", now=NOW
-    )
-    assert result.state in {"processed", "held"}
-    with session_factory() as session:
-        stored = session.scalars(
-            select(InboundMessage.raw).where(InboundMessage.id == result.inbound_id)
-        ).one()
-    assert bytes(stored) == raw or result.duplicate
+    with fresh_state() as session_factory:
+        with session_factory() as session:  # nothing left over from another example
+            assert session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+        result = ingest(
+            raw,
+            session_factory=session_factory,
+            secret_key=TEST_SECRET_KEY,
+            source="pipe",
+            now=NOW,
+        )
+        with session_factory() as session:
+            stored = session.scalars(
+                select(InboundMessage.raw).where(InboundMessage.id == result.inbound_id)
+            ).one()
+    assert result.duplicate is False
+    assert result.state in {"processed", "held"}, result.detail
+    if result.state == "held":
+        assert result.reason is not None
+        assert result.detail  # why, in words
+    assert bytes(stored) == raw

@@ -53,7 +53,7 @@ def test_recording_progress_heard_by_phone_uses_the_reply_grammar(world: World) 
     assert "in progress 40% — waiting for the mayor" in page
     assert "by officer@example.org" in page
     unknown = client.post(url + "/record", {"text": "7: done"})
-    assert "anna@example.org has no action &#39;7&#39;" in client.get(
+    assert "we could not find action 7 for anna@example.org; their action is 1" in client.get(
         unknown.headers["Location"]
     ).get_data(as_text=True)
 

@@ -1,4 +1,5 @@
-"""Commands that read mail: `parse`, `ingest`, `fetch-mail`, `review`, `updates`, `reprocess`."""
+"""Commands that read mail: `parse`, `ingest`, `fetch-mail`, `updates`, `reprocess` (and
+`review`, in its own module)."""
 
 from __future__ import annotations
 
@@ -9,22 +10,18 @@ from pathlib import Path
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from tracker.cli.progress import progress_bar, wants_progress
+from tracker.cli.review_commands import review_group
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import update_text
+from tracker.cli.terminal import printable
 from tracker.clock import SystemClock
 from tracker.db.locks import exclusive
 from tracker.errors import TrackerError
 from tracker.inbound.parse import parse_message, reading_details, to_contract_json
 from tracker.mail.imap import FetchReport, fetch_new_messages
-from tracker.services.intake import IntakeResult, ingest
-from tracker.services.review import (
-    assign_held,
-    discard_held,
-    held_messages,
-    process_stored,
-    reprocess,
-    update_history,
-)
+from tracker.services.intake import IntakeResult, ingest, process_stored, reprocess
+from tracker.services.review import update_history
 from tracker.services.storing import store_inbound
 
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure; the MTA keeps the message and retries
@@ -155,16 +152,25 @@ def _one_line(error: Exception) -> str:
 
 
 def _describe(result: IntakeResult) -> str:
+    """What happened to one message, as a coordinator reads it."""
     prefix = f"message {result.inbound_id}" + (" (already stored)" if result.duplicate else "")
+    detail = printable(result.detail, keep_newlines=False)
     if result.state == "stored":
-        return f"{prefix}: {result.detail}"
+        return f"{prefix}: {detail}"
     if result.state == "held":
-        return f"{prefix}: held for review ({result.reason}): {result.detail}"
+        return f"{prefix}: held for review ({result.reason}): {detail}"
+    if result.state == "failed":
+        return (
+            f"{prefix}: failed: {detail}; it waits in `tracker review` "
+            f"(after a fix: `tracker reprocess {result.inbound_id}`)"
+        )
+    if result.state == "duplicate":
+        return f"{prefix}: duplicate: {detail}"
     lines = [
-        f"{prefix}: {result.kind}, {result.detail}"
+        f"{prefix}: {result.kind}, {detail}"
         + (f" for {result.participant}" if result.participant else "")
     ]
-    lines += [f"  {update_text(update)}" for update in result.updates]
+    lines += [f"  {printable(update_text(update))}" for update in result.updates]
     return "\n".join(lines)
 
 
@@ -223,59 +229,6 @@ def fetch_mail_command(now_text: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
-@click.group("review", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON document.")
-@click.pass_context
-def review_group(ctx: click.Context, as_json: bool) -> None:
-    """Messages held for a coordinator (unmatched, unverified sender, bad token), with why.
-
-    Without a subcommand, lists them. `review assign ID EMAIL` applies one to a
-    participant; `review discard ID` throws one away.
-    """
-    if ctx.invoked_subcommand is not None:
-        return
-    runtime = Runtime.from_environment()
-    with runtime.unit_of_work() as session:
-        document = held_messages(session=session)
-    if as_json:
-        print_json(document)
-        return
-    if not document["held"]:
-        click.echo("nothing held for review")
-    for row in document["held"]:
-        sender, subject = row["from"] or "-", row["subject"] or ""
-        click.echo(
-            f"{row['id']:>5}  {row['received_at'][:16]}  {row['reason']:<16} {sender}  {subject}"
-        )
-        if row["detail"]:
-            click.echo(f"       {row['detail']}")
-
-
-@review_group.command("assign")
-@click.argument("message_id", metavar="ID", type=int)
-@click.argument("email")
-@click.option(
-    "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
-)
-@click.option("--now", "now_text", metavar="ISO8601", hidden=True)
-def review_assign(message_id: int, email: str, slug: str | None, now_text: str | None) -> None:
-    """Apply held message ID as a reply from participant EMAIL."""
-    runtime = Runtime.from_environment()
-    with runtime.unit_of_work() as session:
-        result = assign_held(message_id, email, slug=slug, session=session, now=parse_now(now_text))
-    click.echo(_describe(result))
-
-
-@review_group.command("discard")
-@click.argument("message_id", metavar="ID", type=int)
-def review_discard(message_id: int) -> None:
-    """Throw held message ID away (it stays stored, marked discarded)."""
-    runtime = Runtime.from_environment()
-    with runtime.unit_of_work() as session:
-        discard_held(message_id, session=session, now=SystemClock().now())
-    click.echo(f"message {message_id} discarded")
-
-
 @click.command("updates")
 @click.option("--programme", "slug", metavar="SLUG", help="Only this programme.")
 @click.option("--participant", "email", metavar="EMAIL", help="Only this participant.")
@@ -291,32 +244,51 @@ def updates_command(slug: str | None, email: str | None, as_json: bool) -> None:
     if not document["updates"]:
         click.echo("no updates recorded yet")
     for row in document["updates"]:
-        click.echo(f"{row['at'][:16]}  {row['participant']}  {update_text(row)}")
+        asks = "  [question]" if row["question"] else ""
+        text = printable(update_text(row), keep_newlines=False)
+        click.echo(f"{row['at'][:16]}  {row['participant']}  {text}{asks}")
 
 
 @click.command("reprocess")
 @click.argument("ids", nargs=-1, type=int, metavar="[ID]...")
 @click.option("--now", "now_text", metavar="ISO8601", help="Record as at this moment.")
-def reprocess_command(ids: tuple[int, ...], now_text: str | None) -> None:
-    """Interpret stored messages again (after a fix): the given IDs, or all never processed.
+@click.option("--json", "as_json", is_flag=True, help="Print what happened as JSON.")
+def reprocess_command(ids: tuple[int, ...], now_text: str | None, as_json: bool) -> None:
+    """Read stored messages again (after a fix): the given IDs, or all never processed.
 
-    What a message recorded before is replaced, never duplicated.
+    What a message recorded before is replaced, never duplicated. Exits 1
+    when a message fails (it stays in `tracker review` with the reason).
     """
     runtime = Runtime.from_environment()
     secret = runtime.settings.require_secret_key()
     runtime.require_current_schema()
     now = parse_now(now_text)
-    if ids:
-        results = reprocess(
-            list(ids), session_factory=runtime.session_factory, secret_key=secret, now=now
-        )
+    factory = runtime.session_factory
+    total = len(ids) if ids else None
+    with progress_bar("reading messages", total, enabled=wants_progress(as_json=as_json)) as bar:
+        if ids:
+            results = reprocess(
+                list(ids), session_factory=factory, secret_key=secret, now=now, advance=bar
+            )
+        else:
+            results = process_stored(
+                session_factory=factory, secret_key=secret, now=now, advance=bar
+            )
+    failed = [r for r in results if r.state == "failed"]
+    if as_json:
+        print_json({"processed": [r.to_json() for r in results], "failed": len(failed)})
     else:
-        results = process_stored(
-            session_factory=runtime.session_factory, secret_key=secret, now=now
-        )
-    for result in results:
-        click.echo(_describe(result))
-    click.echo(f"{len(results)} message(s) processed")
+        for result in results:
+            click.echo(_describe(result))
+        click.echo(f"{len(results)} message(s) processed, {len(failed)} failed")
+    if failed:
+        if not as_json:
+            click.echo(
+                f"error: {len(failed)} message(s) failed: "
+                + ", ".join(str(r.inbound_id) for r in failed),
+                err=True,
+            )
+        sys.exit(1)
 
 
 def register(group: click.Group) -> None:

@@ -12,7 +12,7 @@ from tracker.cli.sending_commands import send_tick
 from tracker.clock import SystemClock
 from tracker.scheduler import Tick, run_service
 from tracker.services.composing import MailIdentity
-from tracker.services.review import process_stored
+from tracker.services.intake import process_stored
 
 
 @click.command("run")

@@ -82,6 +82,8 @@ class InboundState(StrEnum):
     STORED = "stored"  # raw bytes committed; not yet interpreted
     PROCESSED = "processed"  # interpreted and applied (or recorded as not an answer)
     HELD = "held"  # waiting for a coordinator (see HoldReason)
+    FAILED = "failed"  # processing raised (a bug, a database error): the reason is kept
+    DUPLICATE = "duplicate"  # the same reply again under a new Message-ID: nothing recorded
     DISCARDED = "discarded"  # a coordinator threw it away
 
 
@@ -93,6 +95,7 @@ class HoldReason(StrEnum):
     UNMATCHED = "unmatched"
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
+    TOO_COMPLEX = "too_complex"  # beyond the reader's bounds or its time budget
 
 
 class UpdateSource(StrEnum):

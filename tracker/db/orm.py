@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -21,15 +22,19 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    String,
     Table,
-    Text,
     UniqueConstraint,
+    false,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from tracker.core.tokens import NONCE_BYTES, NONCE_LENGTH, nonce_from_bytes
+
+# Every text column stores only what every engine can store (no NUL, no lone
+# surrogate): in this module, String and Text are the safe types of `types`.
+from tracker.db.types import SafeString as String
+from tracker.db.types import SafeText as Text
 from tracker.db.types import UtcDateTime
 
 NAMING_CONVENTION = {
@@ -43,7 +48,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), str: String()}
 
 
 programme_coordinators = Table(
@@ -293,7 +298,8 @@ class InboundMessage(Base):
     __tablename__ = "inbound_messages"
     __table_args__ = (
         CheckConstraint(
-            "state IN ('stored', 'processed', 'held', 'discarded')", name="inbound_state"
+            "state IN ('stored', 'processed', 'held', 'failed', 'duplicate', 'discarded')",
+            name="inbound_state",
         ),
     )
 
@@ -317,6 +323,15 @@ class InboundMessage(Base):
         ForeignKey("participants.id", ondelete="SET NULL"), index=True
     )
     processed_at: Mapped[datetime | None]
+    # The same reply sent again under a new Message-ID: the message it repeats.
+    duplicate_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    # SHA-256 of the reply text as read (whitespace folded), to recognise a resent reply.
+    reply_digest: Mapped[str | None] = mapped_column(String(64))
+    # Refs the reply named that are none of the participant's actions; the
+    # acknowledgement, rendered later, says so.
+    unknown_refs: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Update(Base):
@@ -343,6 +358,8 @@ class Update(Base):
     note: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(12))  # email | coordinator | web
     recorded_at: Mapped[datetime]
+    # The participant asks the coordinators something here (shown in updates and the digest).
+    question: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     participant: Mapped[Participant] = relationship()
     action: Mapped[Action | None] = relationship()

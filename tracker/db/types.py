@@ -1,13 +1,35 @@
-"""Column types shared by the models."""
+"""Column types shared by the models.
+
+`UtcDateTime` keeps every moment timezone-aware. `SafeString` and `SafeText`
+are the text columns: they store what any engine can store. PostgreSQL
+refuses a NUL character in text (SQLite keeps it, and it truncates text in
+many C tools), and neither engine can encode a lone surrogate, which is how
+Python represents undecodable bytes of a mail header. Mail puts both into
+subjects, addresses and notes; the raw bytes of every message are kept as
+bytes, so the text columns only need to be readable: NUL and lone surrogates
+become U+FFFD (the replacement character), at the column, for every value
+written by any code. Other control characters are kept as they are (they are
+valid text, and data is not ours to rewrite); what shows them on a terminal
+neutralises them there.
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+REPLACEMENT = "\ufffd"
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """`value` with every NUL and lone surrogate replaced by U+FFFD."""
+    return _UNSTORABLE.sub(REPLACEMENT, value)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -38,3 +60,23 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class SafeString(TypeDecorator[str]):
+    """A VARCHAR(length) that stores NUL and lone surrogates as U+FFFD (see the module)."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return storable_text(value) if isinstance(value, str) else value
+
+
+class SafeText(TypeDecorator[str]):
+    """A TEXT that stores NUL and lone surrogates as U+FFFD (see the module)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return storable_text(value) if isinstance(value, str) else value

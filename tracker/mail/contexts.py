@@ -73,6 +73,7 @@ class RecordedUpdate:
     status: ActionStatus | None
     percent: int | None
     note: str = ""
+    question: bool = False  # the participant asks the coordinators something here
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +85,7 @@ class AcknowledgementContext:
     programme_name: str
     updates: tuple[RecordedUpdate, ...]
     unknown_refs: tuple[str, ...] = ()  # refs the reply named that match no action
+    known_refs: tuple[str, ...] = ()  # the participant's actions, to name beside unknown refs
     coordinator_names: tuple[str, ...]
     opt_out_url_or_address: str
 
@@ -99,6 +101,16 @@ class DigestParticipant:
     last_reply_on: date | None
     actions: tuple[ActionLine, ...]  # all actions, open or not
     updates: tuple[RecordedUpdate, ...] = ()  # recorded during the digest's period
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DigestQuestion:
+    """A question a participant asked during the digest's period, for the coordinators."""
+
+    name: str
+    organisation: str | None
+    asked_on: date
+    text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +138,7 @@ class DigestContext:
     held_for_review: int = 0
     undelivered: tuple[UndeliveredMessage, ...] = ()  # failed that week, or still retrying
     dashboard_url: str | None = None
+    questions: tuple[DigestQuestion, ...] = ()  # asked during the period, oldest first
 
 
 MailContext = ReminderContext | EscalationContext | AcknowledgementContext | DigestContext

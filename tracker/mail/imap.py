@@ -18,7 +18,12 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
+from imapclient.exceptions import (
+    CapabilityError,
+    IMAPClientAbortError,
+    IMAPClientError,
+    LoginError,
+)
 
 from tracker.errors import TrackerError
 
@@ -124,6 +129,7 @@ class ImapClient(Protocol):
     def fetch(self, messages: Any, data: Any, modifiers: Any = ...) -> dict[int, Any]: ...
     def add_flags(self, messages: Any, flags: Any, silent: bool = ...) -> Any: ...
     def logout(self) -> Any: ...
+    def socket(self) -> socket.socket: ...
 
 
 ClientFactory = Callable[[ImapSettings], ImapClient]
@@ -245,7 +251,7 @@ def _open(settings: ImapSettings, factory: ClientFactory) -> ImapClient:
         ) from None
     try:
         if settings.starttls:
-            client.starttls(ssl.create_default_context())
+            _upgrade(client, where)
         client.login(settings.username, settings.password)
     except LoginError as exc:
         _logout(client)
@@ -258,6 +264,27 @@ def _open(settings: ImapSettings, factory: ClientFactory) -> ImapClient:
             _scrub(f"cannot log in to {where}: {_reason(exc)}", settings)
         ) from None
     return client
+
+
+def _upgrade(client: ImapClient, where: str) -> None:
+    """STARTTLS, verified; never a silent fall back to a connection in clear.
+
+    A server that does not offer STARTTLS, or a connection still unencrypted
+    after it, stops the pass before the password is sent.
+    """
+    try:
+        client.starttls(ssl.create_default_context())
+    except CapabilityError:
+        _logout(client)
+        raise ImapConnectionError(
+            f"{where} does not offer STARTTLS (asked for by ?starttls=true): "
+            "not logging in over a connection in clear; use imaps:// or fix the server"
+        ) from None
+    if not isinstance(client.socket(), ssl.SSLSocket):
+        _logout(client)
+        raise ImapConnectionError(
+            f"the connection to {where} is not encrypted after STARTTLS: not logging in"
+        )
 
 
 def _select(settings: ImapSettings, client: ImapClient) -> str:

@@ -2,8 +2,11 @@
 
 It goes through the outbox like any reminder (so it is retried, and sent once),
 keyed by the inbound message it answers: reprocessing never sends a second one.
-Replying to it works like replying to a reminder, so a participant can correct
-a misread line.
+It names the refs the reply gave that are none of the participant's actions
+(kept on the inbound message, since it is rendered later, at send time) and
+says the participant's questions went to the programme team. Replying to it
+works like replying to a reminder (it carries its own token and thread), so a
+participant can correct a misread line.
 """
 
 from __future__ import annotations
@@ -67,11 +70,14 @@ def acknowledgement_context(
             select(Update).where(Update.inbound_message_id == inbound_id).order_by(Update.id)
         )
     )
+    inbound = session.get(InboundMessage, inbound_id) if inbound_id is not None else None
     return AcknowledgementContext(
         language=participant.effective_language,
         participant_name=participant.name,
         programme_name=participant.programme.name,
         updates=tuple(recorded_update(u) for u in updates),
+        unknown_refs=tuple(inbound.unknown_refs or ()) if inbound is not None else (),
+        known_refs=tuple(a.ref for a in participant.actions if a.archived_at is None),
         coordinator_names=tuple(c.name for c in participant.programme.coordinators),
         opt_out_url_or_address=opt_out_address,
     )

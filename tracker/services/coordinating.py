@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.lists import format_list
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
@@ -11,7 +12,7 @@ from tracker.core.addresses import normalise_email
 from tracker.core.model import ParticipantState, UpdateSource
 from tracker.db.orm import Event, Participant, Programme, Reminder, Update
 from tracker.errors import NotFoundError, TrackerError
-from tracker.inbound.grammar import read_updates
+from tracker.inbound.grammar import read_reply
 from tracker.services.planning import mark_for_planning
 from tracker.services.recording import NewUpdate, record_updates
 
@@ -44,29 +45,41 @@ def record_by_coordinator(
 ) -> list[Update]:
     """Record progress a coordinator heard (a call, a meeting), written as a reply would be.
 
-    Every line must name one of the participant's actions, or the whole text
-    is one general note; nothing is recorded when a line names an unknown ref.
+    Read exactly as a reply from them is read (with their refs). A line that
+    names a ref they do not have ("C: done") is a typo to fix, not a note to
+    keep: nothing is recorded, and the error names their actions.
     """
     actions = {a.ref: a for a in participant.actions if a.archived_at is None}
-    # Read once without the known refs: a line that looks like "7: done" for an
-    # action they do not have is a typo to fix, not a note to keep.
-    numbered, _ = read_updates(text)
-    unknown = [line.ref for line in numbered if line.ref not in actions]
-    if unknown:
-        raise TrackerError(f"{participant.email} has no action {unknown[0]!r}")
-    lines, general = read_updates(text, known_refs=list(actions))
+    reading = read_reply(text, known_refs=list(actions))
+    if reading.unknown_refs:
+        raise TrackerError(unknown_refs_sentence(participant, reading.unknown_refs))
     new = [
         NewUpdate(
             action=actions[line.ref], status=line.status, percent=line.percent, note=line.note
         )
-        for line in lines
+        for line in reading.updates
     ]
-    if general:
-        new.append(NewUpdate(action=None, status=None, percent=None, note=general))
+    if reading.general_note:
+        new.append(NewUpdate(action=None, status=None, percent=None, note=reading.general_note))
     if not new:
         raise TrackerError("nothing to record: write a line like '2: in progress 60%, waiting'")
     return record_updates(
         participant, new, session=session, at=now, source=UpdateSource.COORDINATOR, now=now
+    )
+
+
+def unknown_refs_sentence(participant: Participant, unknown: tuple[str, ...]) -> str:
+    """'we could not find action C for x@…; their actions are A and B: nothing recorded'."""
+    refs = [a.ref for a in participant.actions if a.archived_at is None]
+    which = "action" if len(unknown) == 1 else "actions"
+    theirs = (
+        f"their actions are {format_list(refs, locale='en_GB')}"
+        if len(refs) != 1
+        else f"their action is {refs[0]}"
+    )
+    return (
+        f"we could not find {which} {format_list(list(unknown), locale='en_GB')} for "
+        f"{participant.email}; {theirs}: nothing recorded"
     )
 
 

@@ -21,7 +21,12 @@ from sqlalchemy.orm import Session, selectinload
 from tracker.core.model import ActionStatus, InboundState, ParticipantState, ReminderKind
 from tracker.db.orm import Action, Event, InboundMessage, Participant, Programme, Reminder, Update
 from tracker.db.session import insert_for
-from tracker.mail.contexts import DigestContext, DigestParticipant, UndeliveredMessage
+from tracker.mail.contexts import (
+    DigestContext,
+    DigestParticipant,
+    DigestQuestion,
+    UndeliveredMessage,
+)
 from tracker.services.outbox import undelivered
 from tracker.services.presenting import action_lines, local_date, recorded_update
 
@@ -166,7 +171,8 @@ def digest_context(reminder: Reminder, *, session: Session) -> DigestContext:
     )
     held = session.scalar(
         select(func.count(InboundMessage.id)).where(
-            InboundMessage.state == InboundState.HELD.value,
+            # Failed ones wait for a coordinator too (`tracker review` lists both).
+            InboundMessage.state.in_([InboundState.HELD.value, InboundState.FAILED.value]),
             or_(
                 InboundMessage.participant_id.in_([p.id for p in participants]),
                 InboundMessage.participant_id.is_(None),
@@ -196,6 +202,16 @@ def digest_context(reminder: Reminder, *, session: Session) -> DigestContext:
             for p in participants
         ),
         held_for_review=int(held or 0),
+        questions=tuple(
+            DigestQuestion(
+                name=u.participant.name,
+                organisation=u.participant.organisation,
+                asked_on=local_date(u.at, programme.timezone).date(),
+                text=u.note,
+            )
+            for u in updates
+            if u.question
+        ),
         undelivered=_undelivered(programme, participants, since=start, session=session),
     )
 

@@ -1,65 +1,63 @@
-"""Taking in mail: store the raw bytes first, then interpret and apply.
+"""Taking in mail: store the raw bytes first, read them with no lock held, then record.
 
-`store_inbound` commits the message before anything reads it, deduplicated by
-Message-ID (else by a hash of its bytes). `process_inbound` then parses it,
-finds the reminder it answers, checks the sender, and records the updates; a
-message it cannot trust is held for a coordinator instead. Processing can be
-repeated (`tracker reprocess`): the updates a message produced are replaced,
-never duplicated.
+1. **Store** (`store_inbound`, one transaction, committed): the raw bytes,
+   deduplicated by Message-ID, else by a hash of the bytes.
+2. **Look** (a short read): the reminder the message's token or thread names,
+   and the refs of the participant it went to.
+3. **Read** (no transaction open): the reader runs once, with those refs,
+   in a child process within a time budget (`reading.read_within_budget`).
+4. **Record** (one short transaction): decide what the message is and apply
+   it, or hold it for a coordinator (`deciding.decide`).
+
+Any exception in 2-4 leaves the message `failed` with the reason, never
+`processed` with nothing recorded; a failed message is not retried on its own
+(`tracker reprocess ID` does, after a fix), so it never blocks the next one.
+A database that cannot even record the failure leaves the message `stored`,
+for the next pass. Processing can be repeated: the updates a message
+produced are replaced, never duplicated.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.core.model import (
-    HoldReason,
-    InboundState,
-    MessageKind,
-    ParticipantState,
-)
-from tracker.db.orm import Event, InboundMessage, Participant, Reminder, Update
-from tracker.inbound.parse import ParsedMessage, parse_message
-from tracker.services.recording import derive_action_state
+from tracker.core.model import InboundState
+from tracker.db.orm import Event, InboundMessage, Reminder
+from tracker.errors import NotFoundError
+from tracker.services.deciding import IntakeResult, decide, intake_result
+from tracker.services.envelope import Envelope, read_envelope
+from tracker.services.reading import ReadingFailed, ReadingLimits, read_within_budget
 from tracker.services.reply_tokens import reminder_for_token
-from tracker.services.replying import MAX_MESSAGE_BYTES, apply_reply
 from tracker.services.storing import store_inbound
+
+__all__ = [
+    "IntakeResult",
+    "ingest",
+    "mark_failed",
+    "process_message",
+    "process_stored",
+    "reprocess",
+]
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class IntakeResult:
-    """What happened to one inbound message."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Look:
+    """What step 2 saw: the message's bytes, and the reminder its headers name."""
 
-    inbound_id: int
-    duplicate: bool
+    raw: bytes
     state: str
-    kind: str | None = None
-    reason: str | None = None
-    participant: str | None = None
-    reminder_id: int | None = None
-    updates: list[dict[str, Any]] = field(default_factory=list)
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "inbound_id": self.inbound_id,
-            "duplicate": self.duplicate,
-            "state": self.state,
-            "kind": self.kind,
-            "reason": self.reason,
-            "participant": self.participant,
-            "reminder_id": self.reminder_id,
-            "updates": self.updates,
-            "detail": self.detail,
-        }
+    processed_at: datetime | None
+    reminder_id: int | None
+    match_problem: str | None  # "bad_token" or why nothing matched
+    known_refs: tuple[str, ...] | None
 
 
 def ingest(
@@ -69,246 +67,220 @@ def ingest(
     secret_key: str,
     source: str,
     now: datetime,
+    limits: ReadingLimits | None = None,
 ) -> IntakeResult:
-    """Store `raw` (committed), then process it in a second transaction.
-
-    A failure while processing (a bug) is logged and leaves the message stored
-    for `tracker reprocess` or the service's next pass: once the bytes are
-    safe, the caller (an MTA pipe) has done its part.
-    """
+    """Store `raw` (committed), then process it (see the module's steps)."""
     with session_factory.begin() as session:
         inbound, duplicate = store_inbound(raw, session=session, source=source, now=now)
         inbound_id = inbound.id
-        if duplicate and inbound.state != InboundState.STORED:
+        if duplicate and inbound.state != InboundState.STORED.value:
             return intake_result(inbound, duplicate=True, session=session)
-    try:
-        with session_factory.begin() as session:
-            inbound = session.get_one(InboundMessage, inbound_id)
-            return process_inbound(
-                inbound, session=session, secret_key=secret_key, now=now, duplicate=duplicate
-            )
-    except Exception:
-        log.exception("action=inbound.process_failed inbound=%s", inbound_id)
-        return IntakeResult(
-            inbound_id=inbound_id,
-            duplicate=duplicate,
-            state=InboundState.STORED.value,
-            detail="stored; reading it failed (logged), it will be read again by "
-            "`tracker reprocess` or the service",
-        )
+    return process_message(
+        inbound_id,
+        session_factory=session_factory,
+        secret_key=secret_key,
+        now=now,
+        duplicate=duplicate,
+        limits=limits,
+    )
 
 
-def process_inbound(
-    inbound: InboundMessage,
+def process_message(
+    inbound_id: int,
     *,
-    session: Session,
+    session_factory: sessionmaker[Session],
     secret_key: str,
     now: datetime,
     duplicate: bool = False,
+    limits: ReadingLimits | None = None,
 ) -> IntakeResult:
-    """Interpret a stored message and apply it, or hold it for a coordinator.
-
-    1. Too large or unreadable: held.
-    2. A bounce: the failed addresses' participants become bouncing.
-    3. Find the reminder: the signed token in a recipient address, else our
-       Message-ID in In-Reply-To/References. A token that does not verify, or
-       no reminder at all: held (bad_token, unmatched).
-    4. The sender must be the participant the reminder went to: else held.
-    5. An auto-reply is recorded as such and is not an answer.
-    6. "unsubscribe" opts the participant out.
-    7. Otherwise its updates are recorded, the reminder is answered, and an
-       acknowledgement is queued when the programme wants one.
-    """
-    _forget_previous_outcome(inbound, session=session)
-    parsed = parse_message(inbound.raw, max_bytes=MAX_MESSAGE_BYTES)
-    inbound.kind = parsed.kind.value
-    if parsed.problem is not None:
-        reason = HoldReason.TOO_LARGE if parsed.problem == "too_large" else HoldReason.UNREADABLE
-        return _hold(
-            inbound, reason, parsed.kind_reason, session=session, now=now, duplicate=duplicate
-        )
-    if parsed.kind is MessageKind.BOUNCE:
-        return _apply_bounce(inbound, parsed, session=session, now=now, duplicate=duplicate)
-    reminder, problem = _find_reminder(parsed, session=session, secret_key=secret_key)
-    if reminder is None:
-        if parsed.kind is MessageKind.AUTO_REPLY:
-            return _done(
+    """Steps 2-4 for one stored message (also `tracker reprocess`)."""
+    try:
+        look = _look(inbound_id, session_factory=session_factory, secret_key=secret_key)
+        parsed = read_within_budget(look.raw, known_refs=look.known_refs, limits=limits)
+        with session_factory.begin() as session:
+            inbound = session.get_one(InboundMessage, inbound_id, with_for_update=True)
+            if (inbound.state, inbound.processed_at) != (look.state, look.processed_at):
+                # Another process (the service, a second ingest) got there first.
+                return intake_result(inbound, duplicate=duplicate, session=session)
+            reminder = (
+                session.get(Reminder, look.reminder_id) if look.reminder_id is not None else None
+            )
+            return decide(
                 inbound,
-                "auto-reply to no reminder of ours",
+                parsed,
+                reminder,
+                match_problem=look.match_problem,
                 session=session,
                 now=now,
                 duplicate=duplicate,
             )
-        reason = HoldReason.BAD_TOKEN if problem == "bad_token" else HoldReason.UNMATCHED
-        return _hold(inbound, reason, problem or "", session=session, now=now, duplicate=duplicate)
-    inbound.reminder_id = reminder.id
-    if reminder.participant is None:  # a digest: coordinators' mail, not a participant's
-        detail = f"answers the coordinators' digest {reminder.id}, not a reminder"
-        return _hold(
-            inbound, HoldReason.UNMATCHED, detail, session=session, now=now, duplicate=duplicate
-        )
-    participant = reminder.participant
-    inbound.participant_id = participant.id
-    if reminder.audience != "participant" or (parsed.from_address or "") != participant.email:
-        sender = parsed.from_address or "nobody"
-        detail = f"sent by {sender}, reminder {reminder.id} went to {participant.email}"
-        return _hold(
-            inbound,
-            HoldReason.SENDER_MISMATCH,
-            detail,
-            session=session,
-            now=now,
-            duplicate=duplicate,
-        )
-    if parsed.kind is MessageKind.AUTO_REPLY:
-        session.add(
-            Event(
-                at=now,
-                action="inbound.auto_reply",
-                participant_id=participant.id,
-                reminder_id=reminder.id,
-                inbound_message_id=inbound.id,
-                detail=parsed.kind_reason,
+    except Exception as error:
+        try:
+            return mark_failed(
+                inbound_id, error, session_factory=session_factory, now=now, duplicate=duplicate
             )
-        )
-        return _done(
-            inbound,
-            f"auto-reply ({parsed.kind_reason}); not an answer",
-            session=session,
-            now=now,
-            duplicate=duplicate,
-        )
-    outcome = apply_reply(inbound, parsed, participant, reminder, session=session, now=now)
-    result = _done(inbound, outcome.detail, session=session, now=now, duplicate=duplicate)
-    result.updates = outcome.updates
-    return result
+        except Exception as second:
+            # Not even that could be written (the database is gone): the message
+            # stays stored, and the next pass or `tracker reprocess` reads it.
+            log.warning(
+                "action=inbound.process_deferred inbound=%s error=%s",
+                inbound_id,
+                _one_line(second),
+            )
+            return IntakeResult(
+                inbound_id=inbound_id,
+                duplicate=duplicate,
+                state=InboundState.STORED.value,
+                detail="stored; reading it failed and the database could not record why "
+                f"({_one_line(second)}); it will be read again by the service or "
+                "`tracker reprocess`",
+            )
 
 
-def _forget_previous_outcome(inbound: InboundMessage, *, session: Session) -> None:
-    """Reprocessing: drop the updates this message produced before, and re-derive."""
-    previous = list(session.scalars(select(Update).where(Update.inbound_message_id == inbound.id)))
-    if not previous:
-        return
-    touched = [u.action for u in previous if u.action is not None]
-    session.execute(delete(Update).where(Update.inbound_message_id == inbound.id))
-    session.flush()
-    derive_action_state([a for a in touched if a is not None], session=session)
+def mark_failed(
+    inbound_id: int,
+    error: Exception,
+    *,
+    session_factory: sessionmaker[Session],
+    now: datetime,
+    duplicate: bool = False,
+) -> IntakeResult:
+    """Record that processing raised: state `failed`, the reason in one line."""
+    reason = str(error) if isinstance(error, ReadingFailed) else _one_line(error)
+    details = error.details if isinstance(error, ReadingFailed) else ""
+    # Info, like a held message: the commands report it, `tracker run` logs at info.
+    log.info("action=inbound.failed inbound=%s reason=%s", inbound_id, reason)
+    # The traceback, for whoever fixes the cause (`tracker -v` does not show debug).
+    if details:
+        log.debug("action=inbound.failed inbound=%s reader traceback:\n%s", inbound_id, details)
+    else:
+        log.debug("action=inbound.failed inbound=%s", inbound_id, exc_info=error)
+    with session_factory.begin() as session:
+        inbound = session.get_one(InboundMessage, inbound_id)
+        inbound.state = InboundState.FAILED.value
+        inbound.hold_reason = None
+        inbound.detail = reason
+        inbound.processed_at = now
+        session.add(
+            Event(at=now, action="inbound.failed", inbound_message_id=inbound.id, detail=reason)
+        )
+        session.flush()
+        return intake_result(inbound, duplicate=duplicate, session=session)
+
+
+def _one_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    first = text.splitlines()[0][:300] if text else "(no message)"
+    return f"processing raised {type(error).__name__}: {first}"
+
+
+def _look(inbound_id: int, *, session_factory: sessionmaker[Session], secret_key: str) -> _Look:
+    """Step 2, in two short reads; the headers are read in between, with no lock held."""
+    with session_factory() as session:
+        inbound = session.get_one(InboundMessage, inbound_id)
+        raw, state, processed_at = bytes(inbound.raw), inbound.state, inbound.processed_at
+    envelope = read_envelope(raw)
+    with session_factory() as session:
+        reminder, problem = _find_reminder(envelope, session=session, secret_key=secret_key)
+        refs = (
+            tuple(a.ref for a in reminder.participant.actions if a.archived_at is None)
+            if reminder is not None and reminder.participant is not None
+            else None
+        )
+        reminder_id = reminder.id if reminder is not None else None
+    return _Look(
+        raw=raw,
+        state=state,
+        processed_at=processed_at,
+        reminder_id=reminder_id,
+        match_problem=problem,
+        known_refs=refs,
+    )
 
 
 def _find_reminder(
-    parsed: ParsedMessage, *, session: Session, secret_key: str
+    envelope: Envelope, *, session: Session, secret_key: str
 ) -> tuple[Reminder | None, str | None]:
-    if parsed.token is not None:
-        reminder = reminder_for_token(session, parsed.token, secret_key)
+    """The reminder a message answers: its signed token, else our Message-ID in its thread."""
+    if envelope.token is not None:
+        reminder = reminder_for_token(session, envelope.token, secret_key)
         if reminder is None:
             return None, "bad_token"
         return reminder, None
-    thread = [m for m in (parsed.in_reply_to, *parsed.references) if m]
-    if thread:
-        reminder = session.scalars(select(Reminder).where(Reminder.message_id.in_(thread))).first()
+    if envelope.thread:
+        reminder = session.scalars(
+            select(Reminder).where(Reminder.message_id.in_(envelope.thread))
+        ).first()
         if reminder is not None:
             return reminder, None
     return None, "no reply token and no reference to a reminder of ours"
 
 
-def _apply_bounce(
-    inbound: InboundMessage,
-    parsed: ParsedMessage,
+def process_stored(
     *,
-    session: Session,
+    session_factory: sessionmaker[Session],
+    secret_key: str,
     now: datetime,
-    duplicate: bool,
-) -> IntakeResult:
-    if parsed.bounce_is_temporary:
-        return _done(
-            inbound,
-            "temporary delivery delay; nothing to do",
-            session=session,
-            now=now,
-            duplicate=duplicate,
-        )
-    addresses = [a.lower() for a in parsed.bounced_recipients]
-    participants = (
-        list(
+    limits: ReadingLimits | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> list[IntakeResult]:
+    """Process every message stored but not yet processed, oldest first, each on its own."""
+    with session_factory() as session:
+        ids = list(
             session.scalars(
-                select(Participant).where(
-                    Participant.email.in_(addresses), Participant.archived_at.is_(None)
+                select(InboundMessage.id)
+                .where(InboundMessage.state == InboundState.STORED.value)
+                .order_by(InboundMessage.id)
+            )
+        )
+    return reprocess(
+        ids,
+        session_factory=session_factory,
+        secret_key=secret_key,
+        now=now,
+        limits=limits,
+        advance=advance,
+    )
+
+
+def reprocess(
+    ids: Sequence[int],
+    *,
+    session_factory: sessionmaker[Session],
+    secret_key: str,
+    now: datetime,
+    limits: ReadingLimits | None = None,
+    advance: Callable[[int], None] | None = None,
+) -> list[IntakeResult]:
+    """Process the given messages (again), replacing what they recorded before.
+
+    Discarded messages are left alone. A message that fails is marked
+    `failed` and the others go on; `advance(1)` is called after each.
+    """
+    with session_factory() as session:
+        found = dict(
+            session.execute(
+                select(InboundMessage.id, InboundMessage.state).where(InboundMessage.id.in_(ids))
+            )
+            .tuples()
+            .all()
+        )
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFoundError(f"no inbound message {', '.join(str(i) for i in missing)}")
+    results: list[IntakeResult] = []
+    for inbound_id in ids:
+        if found[inbound_id] != InboundState.DISCARDED.value:
+            results.append(
+                process_message(
+                    inbound_id,
+                    session_factory=session_factory,
+                    secret_key=secret_key,
+                    now=now,
+                    limits=limits,
                 )
             )
-        )
-        if addresses
-        else []
-    )
-    for participant in participants:
-        if participant.state == ParticipantState.ACTIVE.value:
-            participant.state = ParticipantState.BOUNCING.value
-        session.add(
-            Event(
-                at=now,
-                action="participant.bouncing",
-                participant_id=participant.id,
-                inbound_message_id=inbound.id,
-                detail=f"bounce for {participant.email}",
-            )
-        )
-    if participants:
-        inbound.participant_id = participants[0].id
-    detail = ", ".join(p.email for p in participants) or "no participant with the failed address"
-    return _done(inbound, f"bounce: {detail}", session=session, now=now, duplicate=duplicate)
-
-
-def _done(
-    inbound: InboundMessage, detail: str, *, session: Session, now: datetime, duplicate: bool
-) -> IntakeResult:
-    inbound.state = InboundState.PROCESSED.value
-    inbound.hold_reason = None
-    inbound.detail = detail
-    inbound.processed_at = now
-    session.flush()
-    log.info(
-        "action=inbound.processed inbound=%s kind=%s detail=%s", inbound.id, inbound.kind, detail
-    )
-    return intake_result(inbound, duplicate=duplicate, session=session)
-
-
-def _hold(
-    inbound: InboundMessage,
-    reason: HoldReason,
-    detail: str,
-    *,
-    session: Session,
-    now: datetime,
-    duplicate: bool,
-) -> IntakeResult:
-    inbound.state = InboundState.HELD.value
-    inbound.hold_reason = reason.value
-    inbound.detail = detail
-    inbound.processed_at = now
-    session.add(
-        Event(
-            at=now,
-            action="inbound.held",
-            participant_id=inbound.participant_id,
-            inbound_message_id=inbound.id,
-            detail=f"{reason.value}: {detail}",
-        )
-    )
-    session.flush()
-    log.info("action=inbound.held inbound=%s reason=%s", inbound.id, reason.value)
-    return intake_result(inbound, duplicate=duplicate, session=session)
-
-
-def intake_result(inbound: InboundMessage, *, duplicate: bool, session: Session) -> IntakeResult:
-    participant = (
-        session.get(Participant, inbound.participant_id) if inbound.participant_id else None
-    )
-    return IntakeResult(
-        inbound_id=inbound.id,
-        duplicate=duplicate,
-        state=inbound.state,
-        kind=inbound.kind,
-        reason=inbound.hold_reason,
-        participant=participant.email if participant else None,
-        reminder_id=inbound.reminder_id,
-        detail=inbound.detail or "",
-    )
+        if advance is not None:
+            advance(1)
+    return results

@@ -52,6 +52,7 @@ def recorded_update(update: Update) -> RecordedUpdate:
         status=ActionStatus(update.status) if update.status else None,
         percent=update.percent,
         note=update.note,
+        question=update.question,
     )
 
 

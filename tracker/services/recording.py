@@ -1,9 +1,12 @@
 """Recording progress: updates in, action status derived from them.
 
 An action's status, percent and last-update time are always derived from its
-update history (the latest update that says each). So reprocessing a message
-(its old updates deleted, new ones recorded) or updates arriving out of order
-can never leave an action in a state its history does not explain.
+update history, in the order things were said: by `at` (when the participant
+sent it, or the coordinator recorded it), then by when the message carrying
+it was received, then line by line. So reprocessing a message (its old
+updates deleted, new ones recorded), an old message assigned late, or
+updates arriving out of order can never leave an action in a state its
+history does not explain.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tracker.core.model import ActionStatus, UpdateSource
-from tracker.db.orm import Action, Participant, Update
+from tracker.db.orm import Action, InboundMessage, Participant, Update
 from tracker.services.planning import mark_for_planning
 
 
@@ -28,6 +32,7 @@ class NewUpdate:
     status: ActionStatus | None
     percent: int | None
     note: str
+    question: bool = False  # the participant asks the coordinators something here
 
 
 def record_updates(
@@ -54,6 +59,7 @@ def record_updates(
             note=item.note,
             source=source.value,
             recorded_at=now,
+            question=item.question,
         )
         for item in updates
     ]
@@ -68,12 +74,36 @@ def record_updates(
     return rows
 
 
+# The order things were said in: when said; at the same moment, the message
+# received first (a coordinator's update counts as received when recorded);
+# then the order of the lines.
+SAID_ORDER = (
+    Update.at,
+    func.coalesce(InboundMessage.received_at, Update.recorded_at),
+    Update.id,
+)
+
+
+def update_summary(update: Update) -> dict[str, Any]:
+    """One recorded update as commands and results show it."""
+    return {
+        "ref": update.action.ref if update.action else None,
+        "status": update.status,
+        "percent": update.percent,
+        "note": update.note,
+        "question": update.question,
+    }
+
+
 def derive_action_state(actions: Iterable[Action], *, session: Session) -> None:
     """Set status, percent and last_update_at of each action from its update history."""
     for action in {a.id: a for a in actions}.values():
         history = list(
             session.scalars(
-                select(Update).where(Update.action_id == action.id).order_by(Update.at, Update.id)
+                select(Update)
+                .outerjoin(InboundMessage, Update.inbound_message_id == InboundMessage.id)
+                .where(Update.action_id == action.id)
+                .order_by(*SAID_ORDER)
             )
         )
         # The latest update that states a status decides status and percent

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from tracker.core.model import InboundState
 from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.inbound.mime import body_text, header_text, read_message
+from tracker.inbound.parse import DEFAULT_MAX_BYTES as MAX_MESSAGE_BYTES
 from tracker.inbound.parse import parse_message
-from tracker.services.replying import MAX_MESSAGE_BYTES
 
 # A page shows this much of a message body; the rest is cut with a note.
 MAX_SHOWN_CHARACTERS = 100_000

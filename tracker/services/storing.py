@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.policy import compat32
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,18 +17,17 @@ from sqlalchemy.orm import Session
 
 from tracker.core.model import InboundState
 from tracker.db.orm import Event, InboundMessage
-from tracker.inbound.mime import addresses_in, header_text, read_message
+from tracker.services.envelope import read_envelope
 
 log = logging.getLogger(__name__)
-
-_ENVELOPE_BYTES = 256 * 1024  # headers live at the top; never parse a huge body to list it
 
 
 def store_inbound(
     raw: bytes, *, session: Session, source: str, now: datetime
 ) -> tuple[InboundMessage, bool]:
     """Keep the raw message; return it and whether it was already kept."""
-    message_id, from_address, subject = _envelope(raw)
+    envelope = read_envelope(raw)
+    message_id = envelope.message_id
     digest = hashlib.sha256(raw).hexdigest()
     existing = _find_stored(session, message_id, digest)
     if existing is not None:
@@ -43,8 +39,8 @@ def store_inbound(
         size=len(raw),
         source=source,
         received_at=now,
-        from_address=from_address,
-        subject=subject,
+        from_address=envelope.from_address,
+        subject=envelope.subject,
         state=InboundState.STORED.value,
     )
     try:
@@ -72,20 +68,3 @@ def _find_stored(session: Session, message_id: str | None, digest: str) -> Inbou
     return session.scalars(
         select(InboundMessage).where(InboundMessage.content_hash == digest)
     ).first()
-
-
-def _envelope(raw: bytes) -> tuple[str | None, str | None, str | None]:
-    """Message-ID, From address and Subject, read leniently for storage and listing."""
-    try:
-        headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:_ENVELOPE_BYTES])
-        message_id = re.search(r"<[^<>\s]+>", str(headers.get("Message-ID", "")))
-        message = read_message(raw[:_ENVELOPE_BYTES])
-        senders = addresses_in([header_text(message, "From") or ""])
-        subject = header_text(message, "Subject")
-    except Exception:  # storage must never fail on a malformed header
-        return None, None, None
-    return (
-        message_id.group(0)[:998] if message_id else None,
-        senders[0][1][:320] if senders else None,
-        subject,
-    )

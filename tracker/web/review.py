@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 from tracker.services.review import assign_held, discard_held
 from tracker.services.review_queue import review_queue
 from tracker.web.access import load_inbound, load_participant, load_programme
-from tracker.web.context import actor, now, unit_of_work
+from tracker.web.context import actor, now, unit_of_work, web
 from tracker.web.forms import AssignForm, ConfirmForm
 
 blueprint = Blueprint("review", __name__, url_prefix="/programmes/<slug>/review")
@@ -45,14 +45,20 @@ def queue(slug: str) -> str:
 def assign(slug: str, inbound_id: int) -> Response:
     form = AssignForm(prefix=f"m{inbound_id}")
     with unit_of_work() as session:
-        inbound = load_inbound(slug, inbound_id, session=session)
+        load_inbound(slug, inbound_id, session=session)  # 404 unless it concerns this programme
         if not form.validate_on_submit():
             abort(400)
         participant = load_participant(slug, form.participant.data, session=session)
-        result = assign_held(
-            inbound.id, participant.email, slug=slug, session=session, now=now(), actor=actor()
-        )
-        name = participant.name
+        email, name = participant.email, participant.name
+    # Read outside any transaction, then recorded in its own (as intake does).
+    result = assign_held(
+        inbound_id,
+        email,
+        slug=slug,
+        session_factory=web().session_factory,
+        now=now(),
+        actor=actor(),
+    )
     flash(_("Applied to %(name)s: %(detail)s", name=name, detail=result.detail), "success")
     return redirect(url_for("review.queue", slug=slug))
 

@@ -1,0 +1,212 @@
+"""Reading a stored message within a time budget, in a child process.
+
+The reader (`tracker.inbound.parse.parse_message`) is pure and built to be
+linear and bounded, but it reads what strangers send, and one message must
+never stall intake or take the service down. So each message is read in a
+child process: forked from a small server process that has the reader
+loaded (a message costs milliseconds, not an interpreter start), with its
+address space capped, and stopped when the budget runs out. Nothing the
+child does can hold a database lock: the caller reads between transactions.
+
+What the child logs is sent back with its answer and logged here, so the
+service's log shows it as if the reader had run in the service itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import traceback
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import cache
+from multiprocessing.connection import Connection
+from multiprocessing.context import ForkServerContext, SpawnContext
+
+from tracker.inbound.parse import (
+    DEFAULT_MAX_BYTES,
+    READER_FAILED,
+    ParsedMessage,
+    parse_message,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET_SECONDS = 30.0
+# Far above what reading a 10 MB message needs; a cap, not a target.
+MEMORY_LIMIT_BYTES = 2 * 1024**3
+_CHILD_EXIT_SECONDS = 5.0
+
+Reader = Callable[[bytes, Collection[str] | None], ParsedMessage]
+
+
+class ReadingFailed(Exception):
+    """The reader raised, or its process died, instead of answering: a bug or a resource limit.
+
+    Its message is one line, fit to be shown as the reason a message failed.
+    """
+
+    def __init__(self, reason: str, details: str = "") -> None:
+        super().__init__(reason)
+        self.details = details  # the reader's traceback, for the log at debug level
+
+
+def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    """The tracker's reader, exactly as `tracker parse` calls it."""
+    return parse_message(raw, known_refs=known_refs, max_bytes=DEFAULT_MAX_BYTES)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadingLimits:
+    """How a message is read: the time budget, and the reader (tests swap it)."""
+
+    budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    reader: Reader = parse_with_refs
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    parsed: ParsedMessage | None
+    error: str | None
+    details: str
+    records: tuple[logging.LogRecord, ...]
+
+
+def read_within_budget(
+    raw: bytes,
+    *,
+    known_refs: Collection[str] | None = None,
+    limits: ReadingLimits | None = None,
+) -> ParsedMessage:
+    """What the reader reads in `raw`, or `too_complex` when it takes longer than the budget.
+
+    1. Start a child process (from the fork server) and hand it the bytes.
+    2. Wait up to the budget for its answer.
+    3. No answer in time: stop the child; the message is `too_complex`, and
+       the reason says the budget ran out.
+    4. The child answered with an exception, or died (a memory cap, a
+       crash), or the reader says it failed itself (`READER_FAILED`, a bug,
+       not a defect of the message): raise `ReadingFailed` with one line.
+    5. Otherwise log what the child logged and return what it read.
+
+    The reader must be importable by name (a module-level function): the
+    child process finds it that way.
+    """
+    limits = limits or ReadingLimits()
+    budget_seconds = limits.budget_seconds
+    context = _context()
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_read_in_child,
+        args=(
+            sending,
+            limits.reader,
+            bytes(raw),
+            tuple(known_refs) if known_refs is not None else None,
+        ),
+        name="tracker-reader",
+        daemon=True,
+    )
+    child.start()
+    sending.close()  # ours is only the reading end: EOF when the child goes away
+    try:
+        answer, timed_out = _wait_for_answer(receiving, budget_seconds)
+    finally:
+        receiving.close()
+        _stop(child, at_once=timed_out)
+    if timed_out:
+        log.warning("action=inbound.read_budget_exceeded budget=%gs", budget_seconds)
+        return ParsedMessage(
+            problem="too_complex",
+            kind_reason=f"reading it took longer than the {budget_seconds:g} s allowed",
+        )
+    if answer is None:
+        raise ReadingFailed(f"the reader stopped without an answer (exit code {child.exitcode})")
+    for record in answer.records:
+        logging.getLogger(record.name).handle(record)
+    if answer.error is not None:
+        raise ReadingFailed(answer.error, answer.details)
+    parsed = answer.parsed
+    assert parsed is not None
+    if parsed.problem == "unreadable" and parsed.kind_reason == READER_FAILED:
+        raise ReadingFailed(READER_FAILED)
+    return parsed
+
+
+def _wait_for_answer(receiving: Connection, budget_seconds: float) -> tuple[_Answer | None, bool]:
+    """(the child's answer or None, whether the budget ran out)."""
+    try:
+        if not receiving.poll(budget_seconds):
+            return None, True
+        answer = receiving.recv()
+    except (EOFError, OSError):  # the child died before or while answering
+        return None, False
+    assert isinstance(answer, _Answer)
+    return answer, False
+
+
+def _stop(child: multiprocessing.process.BaseProcess, *, at_once: bool) -> None:
+    """Reap the child; kill it first if it is still reading (or will not exit)."""
+    if not at_once:
+        child.join(timeout=_CHILD_EXIT_SECONDS)
+    if child.is_alive():
+        child.kill()
+        child.join(timeout=_CHILD_EXIT_SECONDS)
+
+
+@cache
+def _context() -> ForkServerContext | SpawnContext:
+    """The fork server where available (a clean, single-threaded parent), else spawn."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+class _Collecting(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Picklable: the message formatted, the traceback as text.
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args, record.exc_info = record.getMessage(), None, None
+        self.records.append(record)
+
+
+def _read_in_child(
+    sending: Connection, reader: Reader, raw: bytes, known_refs: tuple[str, ...] | None
+) -> None:
+    _limit_memory()
+    handler = _Collecting()
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+    try:
+        parsed = reader(raw, known_refs)
+    except BaseException as error:  # the parent decides; it must hear about it
+        reason = f"reading it raised {type(error).__name__}: {_first_line(error)}"
+        answer = _Answer(None, reason, traceback.format_exc(), tuple(handler.records))
+    else:
+        answer = _Answer(parsed, None, "", tuple(handler.records))
+    sending.send(answer)
+    sending.close()
+
+
+def _limit_memory() -> None:
+    try:
+        import resource
+    except ImportError:  # not on this platform; the time budget still holds
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = MEMORY_LIMIT_BYTES if hard == resource.RLIM_INFINITY else min(hard, MEMORY_LIMIT_BYTES)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else "(no message)"
