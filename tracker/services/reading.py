@@ -18,17 +18,19 @@ import logging
 import multiprocessing
 import traceback
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 
+from tracker.config import Settings
 from tracker.inbound.parse import (
     DEFAULT_MAX_BYTES,
     READER_FAILED,
     ParsedMessage,
     parse_message,
 )
+from tracker.services.attachments import AttachmentLimits
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,11 @@ class ReadingFailed(Exception):
         self.details = details  # the reader's traceback, for the log at debug level
 
 
+def reading_limits(settings: Settings) -> ReadingLimits:
+    """The limits the settings ask for (attachments); the reader's own defaults otherwise."""
+    return ReadingLimits(attachments=AttachmentLimits.from_settings(settings))
+
+
 def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
     """The tracker's reader, exactly as `tracker parse` calls it."""
     return parse_message(raw, known_refs=known_refs, max_bytes=DEFAULT_MAX_BYTES)
@@ -62,6 +69,8 @@ class ReadingLimits:
 
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
     reader: Reader = parse_with_refs
+    # What of a reply's attached files is kept (applied when it is recorded).
+    attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
 
 
 @dataclass(frozen=True, slots=True)
