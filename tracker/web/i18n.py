@@ -16,7 +16,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, refresh
 
 # Babel reads "zh_CN" as zh_Hans_CN and looks the catalogue up under that name.
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -44,6 +44,9 @@ def setup_babel(app: Flask) -> None:
 
 
 def select_language() -> str:
+    page_for = g.get("page_language")  # a participant's own page speaks their language
+    if page_for in LANGUAGES:
+        return str(page_for)
     coordinator = g.get("coordinator")
     saved = getattr(coordinator, "language", None)
     if saved in LANGUAGES:
@@ -53,6 +56,12 @@ def select_language() -> str:
         return str(chosen)
     best = request.accept_languages.best_match(["en", "zh-CN", "zh"], default=DEFAULT_LANGUAGE)
     return "zh_CN" if best.lower().startswith("zh") else DEFAULT_LANGUAGE
+
+
+def speak_language(tag: str) -> None:
+    """This request's pages in the language `tag` ("zh-CN", "en"), whoever is signed in."""
+    g.page_language = "zh_CN" if tag.lower().startswith("zh") else DEFAULT_LANGUAGE
+    refresh()
 
 
 def page_language() -> str:

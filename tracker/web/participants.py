@@ -8,6 +8,7 @@ from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from tracker.core.model import ParticipantState
+from tracker.services.attachments import file_for_download
 from tracker.services.coordinating import set_participant_state
 from tracker.services.nudging import request_reminder
 from tracker.services.participant_history import participant_page
@@ -100,6 +101,23 @@ def remind(slug: str, participant_id: int) -> Response:
     else:
         flash(_("That reminder was already requested."), "info")
     return _back(slug, participant_id)
+
+
+@blueprint.get("/participants/<int:participant_id>/files/<int:attachment_id>", endpoint="file")
+def file(slug: str, participant_id: int, attachment_id: int) -> Response:
+    """A file the participant sent: always downloaded, never shown inline."""
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        found = file_for_download(participant, attachment_id, session=session)
+        if found is None or found.content is None:
+            abort(404)
+        content, content_type, filename = found.content, found.content_type, found.filename
+    response = Response(content, mimetype=content_type)
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    # Even a file whose type a browser could render stays inert: no script, no plugin.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @blueprint.get("/messages/<int:inbound_id>", endpoint="message")
