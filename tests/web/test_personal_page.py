@@ -250,6 +250,14 @@ def test_the_coordinator_sees_and_downloads_the_file_as_an_attachment(world: Wor
     assert download.mimetype == "text/html"
     assert "sandbox" in download.headers["Content-Security-Policy"]
     assert download.data == b"<script>alert(1)</script>"
+    # The files export lists it (never its bytes).
+    export = coordinator.get("/programmes/small-programme/exports/files?format=csv")
+    lines = export.get_data(as_text=True).splitlines()
+    header = lines[0].lstrip("\ufeff")
+    assert header.startswith("received at,programme,email,name,ref,file name,type,bytes,sha256")
+    assert "anna@example.org,Anna Keller,1,x.html,text/html,25," in lines[1]
+    assert lines[1].endswith(",yes,web,")
+    assert "<script>" not in export.get_data(as_text=True)
     # Another programme's coordinator gets nothing.
     stranger = world.client()
     stranger.sign_in("other@example.org")
