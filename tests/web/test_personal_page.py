@@ -229,7 +229,11 @@ def test_the_coordinator_sees_and_downloads_the_file_as_an_attachment(world: Wor
         {
             f"status-{ids['1']}": "in_progress",
             f"percent-{ids['1']}": "",
-            f"file-{ids['1']}": (io.BytesIO(b"<script>alert(1)</script>"), "x.html", "text/html"),
+            f"file-{ids['1']}": (
+                io.BytesIO(b"<script>alert(1)</script>"),
+                "图 x.html",
+                "text/html",
+            ),
         },
         content_type="multipart/form-data",
     )
@@ -237,7 +241,7 @@ def test_the_coordinator_sees_and_downloads_the_file_as_an_attachment(world: Wor
     coordinator.sign_in("officer@example.org")
     page = coordinator.get(f"/programmes/small-programme/participants/{world.anna}")
     body = page.get_data(as_text=True)
-    assert "x.html" in body
+    assert "图 x.html" in body
     assert "on the personal page" in body
     assert "Answered on the personal page" in body
     link = re.search(r'href="([^"]+/files/\d+)"', body)
@@ -245,17 +249,19 @@ def test_the_coordinator_sees_and_downloads_the_file_as_an_attachment(world: Wor
     download = coordinator.get(link.group(1))
     assert download.status_code == 200
     assert download.headers["Content-Disposition"].startswith("attachment")
-    assert "x.html" in download.headers["Content-Disposition"]
+    disposition = download.headers["Content-Disposition"]
+    assert disposition.isascii()  # a server may send only Latin-1 headers
+    assert "filename*=UTF-8''%E5%9B%BE%20x.html" in disposition
     assert download.headers["X-Content-Type-Options"] == "nosniff"
     assert download.mimetype == "text/html"
-    assert "sandbox" in download.headers["Content-Security-Policy"]
+    assert download.headers["Content-Security-Policy"] == "default-src 'none'"
     assert download.data == b"<script>alert(1)</script>"
     # The files export lists it (never its bytes).
     export = coordinator.get("/programmes/small-programme/exports/files?format=csv")
     lines = export.get_data(as_text=True).splitlines()
     header = lines[0].lstrip("\ufeff")
     assert header.startswith("received at,programme,email,name,ref,file name,type,bytes,sha256")
-    assert "anna@example.org,Anna Keller,1,x.html,text/html,25," in lines[1]
+    assert "anna@example.org,Anna Keller,1,图 x.html,text/html,25," in lines[1]
     assert lines[1].endswith(",yes,web,")
     assert "<script>" not in export.get_data(as_text=True)
     # Another programme's coordinator gets nothing.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.wrappers import Response
@@ -112,10 +114,19 @@ def file(slug: str, participant_id: int, attachment_id: int) -> Response:
         if found is None or found.content is None:
             abort(404)
         content, content_type, filename = found.content, found.content_type, found.filename
-    response = Response(content, mimetype=content_type)
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
-    # Even a file whose type a browser could render stays inert: no script, no plugin.
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # send_file writes the name as RFC 6266 (an ASCII fallback and filename*=UTF-8''),
+    # so a Chinese file name survives any server.
+    response = send_file(
+        io.BytesIO(content),
+        mimetype=content_type,
+        as_attachment=True,
+        download_name=filename,
+        etag=False,
+        max_age=0,
+    )
+    # Even were it rendered, it could load nothing. (Not `sandbox`: Chromium then
+    # refuses the download itself.)
+    response.headers["Content-Security-Policy"] = "default-src 'none'"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
