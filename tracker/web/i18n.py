@@ -36,6 +36,7 @@ def setup_babel(app: Flask) -> None:
         day=format_day,
         number=format_number,
         share=format_share,
+        file_size=format_file_size,
         language_name=language_name,
     )
     app.jinja_env.globals.update(
@@ -119,3 +120,11 @@ def format_share(value: float | None) -> str:
     if value is None:
         return "–"
     return format_percent(value, locale=_locale())
+
+
+def format_file_size(size: int) -> str:
+    """A number of bytes as people read it: "820 B", "14.2 KB", "3.1 MB"."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{format_decimal(round(size / scale, 1), locale=_locale())} {unit}"
+    return f"{format_decimal(size, locale=_locale())} B"
