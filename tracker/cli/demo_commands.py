@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.cli.programme_commands import status_text
 from tracker.clock import FixedClock
 from tracker.config import settings_from_values
-from tracker.demo import LAST_DAY, run_demo
+from tracker.demo import DEMO_LINK_DAYS, LAST_DAY, run_demo
 from tracker.services.passwords import find_coordinator, set_password
 from tracker.services.review import held_messages
 from tracker.services.status import programme_status
@@ -43,7 +43,10 @@ def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
     Uses its own SQLite database and writes outgoing mail to files: it needs
     no configuration, touches no other database and sends nothing.
     """
-    factory = run_demo(folder, click.echo)
+    secret_key = secrets.token_urlsafe(32)
+    shown = f"[{host}]" if ":" in host else host
+    public_url = f"http://{shown}:{port}"
+    factory = run_demo(folder, click.echo, secret_key=secret_key, public_url=public_url)
     with factory() as session:
         status = programme_status(session=session)
         held = held_messages(session=session)["held"]
@@ -59,10 +62,12 @@ def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
     )
     if no_serve:
         return
-    _serve_dashboard(folder, factory, host=host, port=port)
+    _serve_dashboard(folder, factory, host=host, port=port, secret_key=secret_key)
 
 
-def _serve_dashboard(folder: Path, factory: sessionmaker[Session], *, host: str, port: int) -> None:
+def _serve_dashboard(
+    folder: Path, factory: sessionmaker[Session], *, host: str, port: int, secret_key: str
+) -> None:
     """Serve the dashboard on the demo's database, as on the story's last day."""
     from tracker.cli.web_commands import serve_wsgi
     from tracker.web.app import create_app
@@ -74,7 +79,10 @@ def _serve_dashboard(folder: Path, factory: sessionmaker[Session], *, host: str,
     settings = settings_from_values(
         {
             "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
-            "TRACKER_SECRET_KEY": secrets.token_urlsafe(32),
+            # The key the story signed its links with: the .eml files' links open here.
+            "TRACKER_SECRET_KEY": secret_key,
+            "TRACKER_PUBLIC_URL": f"http://{'[' + host + ']' if ':' in host else host}:{port}",
+            "TRACKER_LINK_DAYS": str(DEMO_LINK_DAYS),
             "TRACKER_FROM": "Programme Office <followup@citynetwork.example.org>",
             "TRACKER_REPLY_ADDRESS": "followup+{token}@citynetwork.example.org",
         }
