@@ -11,16 +11,22 @@ from email.message import EmailMessage
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cli import run_tracker
 from tests.conftest import TEST_SECRET_KEY
 from tests.mailflow import IDENTITY, CollectingMailer, load_programme, reply_to
+from tests.web.conftest import PASSWORD, Client
+from tracker.clock import FixedClock
+from tracker.config import settings_from_values
 from tracker.db.orm import Attachment, InboundMessage, Participant
 from tracker.mail.render import create_mail_environment
 from tracker.services.attachments import AttachmentLimits
 from tracker.services.composing import MailIdentity
 from tracker.services.intake import ingest, reprocess
 from tracker.services.participant_links import participant_for_link
+from tracker.services.passwords import find_coordinator, set_password
 from tracker.services.reading import ReadingLimits
 from tracker.services.sending import send_due
+from tracker.web.app import create_app
 
 FIRST_SEND = datetime(2019, 6, 24, 8, 0, tzinfo=UTC)
 PUBLIC_URL = "https://followup.example.org/tracker"
@@ -151,3 +157,39 @@ def test_a_reply_with_files_keeps_them_and_notes_one_too_large(
             select(Participant).where(Participant.email == "anna@example.org")
         ).one()
         assert anna_row.actions[0].percent == 50
+
+
+def test_a_replys_file_shows_on_the_coordinators_page_and_in_the_export(
+    session_factory: sessionmaker[Session], tracker_env: dict[str, str]
+) -> None:
+    load_programme(session_factory, FIRST_SEND - timedelta(days=40))
+    anna = _to(_send(session_factory, FIRST_SEND), "anna@")
+    raw = _reply_with_files(anna, [("城市配对.pdf", b"%PDF pairs")])
+    ingest(
+        raw,
+        session_factory=session_factory,
+        secret_key=TEST_SECRET_KEY,
+        source="pipe",
+        now=FIRST_SEND + timedelta(hours=2),
+    )
+    with session_factory.begin() as session:
+        officer = find_coordinator("officer@example.org", session=session)
+        set_password(officer, PASSWORD, session=session, now=FIRST_SEND, actor="cli")
+        anna_id = session.scalars(
+            select(Participant.id).where(Participant.email == "anna@example.org")
+        ).one()
+    settings = settings_from_values(
+        {"TRACKER_SECRET_KEY": TEST_SECRET_KEY, "TRACKER_FROM": "Office <followup@example.org>"}
+    )
+    app = create_app(settings, session_factory, clock=FixedClock(FIRST_SEND + timedelta(days=1)))
+    client = Client(app.test_client())
+    client.sign_in("officer@example.org")
+    page = client.get(f"/programmes/small-programme/participants/{anna_id}")
+    body = page.get_data(as_text=True)
+    assert "城市配对.pdf" in body
+    assert "by email" in body.split("城市配对.pdf", 1)[1].split("</li>", 1)[0]
+    result = run_tracker("export", "files", "--programme", "small-programme", env=tracker_env)
+    assert result.code == 0, result.stderr
+    row = result.stdout.splitlines()[1]
+    assert "anna@example.org,Anna Keller,,城市配对.pdf,application/pdf,10," in row
+    assert row.endswith(",yes,email,<files@example.org>")

@@ -92,7 +92,6 @@ class AcknowledgementContext:
     opt_out_url_or_address: str
     files: tuple[str, ...] = ()  # names of the files kept
     files_not_kept: tuple[str, ...] = ()  # names of the files over the size limits
-    through_page: bool = False  # the update came from the personal page, not a reply
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

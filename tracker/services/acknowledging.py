@@ -112,5 +112,4 @@ def acknowledgement_context(
         opt_out_url_or_address=opt_out_address,
         files=tuple(f.filename for f in files if f.stored),
         files_not_kept=tuple(f.filename for f in files if not f.stored),
-        through_page=submission_id is not None,
     )
