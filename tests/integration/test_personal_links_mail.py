@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -24,7 +25,7 @@ from tracker.services.composing import MailIdentity
 from tracker.services.intake import ingest, reprocess
 from tracker.services.participant_links import participant_for_link
 from tracker.services.passwords import find_coordinator, set_password
-from tracker.services.reading import ReadingLimits
+from tracker.services.reading import ReadingLimits, reading_limits
 from tracker.services.sending import send_due
 from tracker.web.app import create_app
 
@@ -193,3 +194,29 @@ def test_a_replys_file_shows_on_the_coordinators_page_and_in_the_export(
     row = result.stdout.splitlines()[1]
     assert "anna@example.org,Anna Keller,,城市配对.pdf,application/pdf,10," in row
     assert row.endswith(",yes,email,<files@example.org>")
+
+
+def test_a_reply_carrying_files_up_to_the_limits_is_read_not_held_as_too_large(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """An 8 MB file is over 10 MB once base64-encoded: the settings' reader takes it."""
+    load_programme(session_factory, FIRST_SEND - timedelta(days=40))
+    anna = _to(_send(session_factory, FIRST_SEND), "anna@")
+    report = os.urandom(8 * 1024 * 1024)
+    raw = _reply_with_files(anna, [("report.pdf", report)])
+    assert len(raw) > 10 * 1024 * 1024
+    settings = settings_from_values({"TRACKER_SECRET_KEY": TEST_SECRET_KEY})
+    result = ingest(
+        raw,
+        session_factory=session_factory,
+        secret_key=TEST_SECRET_KEY,
+        source="pipe",
+        now=FIRST_SEND + timedelta(hours=2),
+        limits=reading_limits(settings),
+    )
+    assert result.state == "processed", result.detail
+    assert "1 file(s) kept" in result.detail
+    with session_factory() as session:
+        (kept,) = session.scalars(select(Attachment)).all()
+        assert kept.size == len(report)
+        assert kept.sha256 == hashlib.sha256(report).hexdigest()

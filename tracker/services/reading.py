@@ -19,7 +19,7 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 
@@ -35,6 +35,7 @@ from tracker.services.attachments import AttachmentLimits
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_SECONDS = 30.0
+_HEADROOM = 1024 * 1024  # the text, headers and MIME framing around a reply's files
 # Far above what reading a 10 MB message needs; a cap, not a target.
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 _CHILD_EXIT_SECONDS = 5.0
@@ -54,8 +55,17 @@ class ReadingFailed(Exception):
 
 
 def reading_limits(settings: Settings) -> ReadingLimits:
-    """The limits the settings ask for (attachments); the reader's own defaults otherwise."""
-    return ReadingLimits(attachments=AttachmentLimits.from_settings(settings))
+    """The limits the settings ask for: what of a reply's files is kept, and a reader
+    that takes a message big enough to carry them (base64 makes files a third larger).
+    """
+    attachments = AttachmentLimits.from_settings(settings)
+    max_bytes = max(DEFAULT_MAX_BYTES, attachments.max_message_bytes * 4 // 3 + _HEADROOM)
+    return ReadingLimits(attachments=attachments, reader=partial(parse_up_to, max_bytes))
+
+
+def parse_up_to(max_bytes: int, raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    """The tracker's reader, taking messages up to `max_bytes` (module-level: it is pickled)."""
+    return parse_message(raw, known_refs=known_refs, max_bytes=max_bytes)
 
 
 def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
