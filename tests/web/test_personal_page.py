@@ -275,6 +275,10 @@ def test_a_submit_without_the_csrf_token_records_nothing(world: World) -> None:
     ids = _action_ids(world, world.anna)
     response = world.client().raw.post(f"/u/{token}", data={f"status-{ids['1']}": "done"})
     assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert "The form could not be accepted" in body
+    assert f'href="/u/{token}">Back to your actions' in body
+    assert "Back to your programmes" not in body  # the participant's layout, not the dashboard's
     with world.factory() as session:
         assert session.scalars(select(Update).where(Update.source == "web")).all() == []
 
