@@ -8,10 +8,7 @@ unsubscribe is posted to waitress without a browser.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,8 +19,8 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.browser.conftest import CHROMIUM_ARGS, _free_port
-from tests.cli import run_tracker, tracker_executable
+from tests.browser.conftest import CHROMIUM_ARGS, _free_port, serving
+from tests.cli import run_tracker
 from tests.conftest import TEST_SECRET_KEY
 from tests.mailflow import load_programme
 from tests.smtp_server import ReceivedMessage, SmtpTestServer
@@ -61,30 +58,8 @@ def setup(db_url: str, session_factory: sessionmaker[Session], tmp_path: Path) -
             # The reminders are sent "in 2019" (--now); their links must still open today.
             "TRACKER_LINK_DAYS": "20000",
         }
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-        full_env.update(env)
-        log = (tmp_path / "serve.log").open("wb")
-        process = subprocess.Popen(
-            [tracker_executable(), "serve", "--port", str(port)],
-            env=full_env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            for _ in range(100):
-                try:
-                    urllib.request.urlopen(url + "/sign-in", timeout=1)
-                    break
-                except OSError:
-                    if process.poll() is not None:
-                        raise AssertionError((tmp_path / "serve.log").read_text()) from None
-                    time.sleep(0.1)
+        with serving(env, tmp_path, port=port):
             yield Setup(url=url, env=env, smtp=smtp)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
-            log.close()
 
 
 def _to(messages: list[ReceivedMessage], address: str, kind: str) -> ReceivedMessage:
