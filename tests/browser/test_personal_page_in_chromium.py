@@ -148,6 +148,18 @@ def test_a_participant_answers_from_the_reminders_link_on_a_phone(
         assert "物流区已划定" in ack
         assert "我们已保存您发送的文件：物流区方案.pdf。" in ack
 
+        # The unsubscribe address from the reminder's header: confirm, then undo.
+        header = str(reminder.parsed()["List-Unsubscribe"])
+        one_click = header.split(">", 1)[0].lstrip("<")
+        page.goto(one_click)
+        expect(page.locator("main")).to_contain_text("不再接收本项目的跟进邮件？")
+        _shoot(page, artefacts, "25-unsubscribe-zh")
+        page.click("button:has-text('退订')")
+        expect(page.locator("main")).to_contain_text("您已退订")
+        _shoot(page, artefacts, "26-unsubscribed-zh")
+        page.click("button:has-text('撤销：继续接收')")
+        expect(page.locator(".flash.success")).to_contain_text("欢迎回来")
+
         # The coordinator sees the updates and the file in the same history.
         desk = browser.new_context(locale="en-GB", viewport={"width": 1280, "height": 900})
         coordinator = desk.new_page()
@@ -175,8 +187,6 @@ def test_a_participant_answers_from_the_reminders_link_on_a_phone(
         browser.close()
 
     # One-click unsubscribe, as a mail client posts it: no browser, no cookie, no CSRF token.
-    header = str(reminder.parsed()["List-Unsubscribe"])
-    one_click = header.split(">", 1)[0].lstrip("<")
     request = urllib.request.Request(one_click, data=b"List-Unsubscribe=One-Click", method="POST")
     request.add_header("Content-Type", "application/x-www-form-urlencoded")
     with urllib.request.urlopen(request, timeout=10) as response:

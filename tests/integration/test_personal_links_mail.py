@@ -143,6 +143,8 @@ def test_a_reply_with_files_keeps_them_and_notes_one_too_large(
     text = _text(ack)
     assert "We kept the file you sent: plan.pdf." in text
     assert "This file was too large to keep, and was not stored: huge.pdf." in text
+    # A reply is how to get a fresh link: the acknowledgement carries one.
+    assert f"Your personal page, to answer again or send a document:\r\n{PUBLIC_URL}/u/" in text
     # Reprocessing the message reads its files again, never twice.
     assert inbound_id is not None
     reprocess(

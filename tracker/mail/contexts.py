@@ -92,6 +92,8 @@ class AcknowledgementContext:
     opt_out_url_or_address: str
     files: tuple[str, ...] = ()  # names of the files kept
     files_not_kept: tuple[str, ...] = ()  # names of the files over the size limits
+    # A fresh personal page link (TRACKER_PUBLIC_URL set): a reply is how to get one.
+    update_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

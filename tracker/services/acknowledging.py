@@ -85,7 +85,11 @@ def acknowledged_submission_id(reminder: Reminder) -> int | None:
 
 
 def acknowledgement_context(
-    reminder: Reminder, *, session: Session, opt_out_address: str
+    reminder: Reminder,
+    *,
+    session: Session,
+    opt_out_address: str,
+    update_url: str | None = None,
 ) -> AcknowledgementContext:
     """What the acknowledgement of `reminder`'s inbound message shows."""
     participant = reminder.about
@@ -112,4 +116,5 @@ def acknowledgement_context(
         opt_out_url_or_address=opt_out_address,
         files=tuple(f.filename for f in files if f.stored),
         files_not_kept=tuple(f.filename for f in files if not f.stored),
+        update_url=update_url,
     )

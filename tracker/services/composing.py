@@ -121,7 +121,13 @@ def compose_reminder(
     unsubscribe = identity.unsubscribe_uris(reply_to, links)
     if kind is ReminderKind.ACKNOWLEDGEMENT:
         rendered = render_acknowledgement(
-            env, acknowledgement_context(reminder, session=session, opt_out_address=opt_out)
+            env,
+            acknowledgement_context(
+                reminder,
+                session=session,
+                opt_out_address=opt_out,
+                update_url=links.page if links is not None else None,
+            ),
         )
         return _message(
             reminder,
