@@ -322,3 +322,21 @@ def test_submits_are_rate_limited(world: World) -> None:
         notes = session.scalars(select(Update.note).where(Update.source == "web")).all()
     assert "one too many" not in notes
     assert len(notes) == MAX_SUBMITS_PER_PARTICIPANT
+
+
+def test_an_expired_link_still_unsubscribes_but_cannot_undo(world: World) -> None:
+    """Old mail's unsubscribe button must keep working; resubscribing needs a fresh link."""
+    token = _token(world, world.anna, days=1)
+    world.clock.moment = NOW + timedelta(days=30)
+    client = world.client()
+    response = client.raw.post(f"/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
+    assert response.status_code == 200
+    with world.factory() as session:
+        assert session.get_one(Participant, world.anna).state == "opted_out"
+    page = client.get(f"/unsubscribe/{token}").get_data(as_text=True)
+    assert "You are unsubscribed" in page
+    assert "Undo" not in page
+    response = client.post(f"/unsubscribe/{token}/undo")
+    assert response.status_code == 410
+    with world.factory() as session:
+        assert session.get_one(Participant, world.anna).state == "opted_out"
