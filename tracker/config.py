@@ -33,6 +33,9 @@ DEFAULT_SEND_RATE = 60
 DEFAULT_SMTP_TIMEOUT = 30.0
 DEFAULT_SEND_LEASE = 600
 DEFAULT_MAX_PROGRAMME_MB = 20
+DEFAULT_LINK_DAYS = 60
+DEFAULT_MAX_ATTACHMENT_MB = 10
+DEFAULT_MAX_MESSAGE_ATTACHMENTS_MB = 25
 MIN_SECRET_KEY_LENGTH = 32
 MAKE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
@@ -67,6 +70,11 @@ class Settings:
     # The web app's public base URL without a trailing slash; None: no links in mail.
     public_url: str | None = None
     max_programme_mb: int = DEFAULT_MAX_PROGRAMME_MB
+    # How long a participant's personal link (in each reminder) stays valid.
+    link_days: int = DEFAULT_LINK_DAYS
+    # The largest attached file kept, and the most kept from one message or page.
+    max_attachment_mb: int = DEFAULT_MAX_ATTACHMENT_MB
+    max_message_attachments_mb: int = DEFAULT_MAX_MESSAGE_ATTACHMENTS_MB
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
@@ -140,6 +148,15 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         "TRACKER_MAX_PROGRAMME_MB",
         get("TRACKER_MAX_PROGRAMME_MB", str(DEFAULT_MAX_PROGRAMME_MB)),
     )
+    link_days = _positive_int("TRACKER_LINK_DAYS", get("TRACKER_LINK_DAYS", str(DEFAULT_LINK_DAYS)))
+    max_attachment_mb = _positive_int(
+        "TRACKER_MAX_ATTACHMENT_MB",
+        get("TRACKER_MAX_ATTACHMENT_MB", str(DEFAULT_MAX_ATTACHMENT_MB)),
+    )
+    max_message_attachments_mb = _positive_int(
+        "TRACKER_MAX_MESSAGE_ATTACHMENTS_MB",
+        get("TRACKER_MAX_MESSAGE_ATTACHMENTS_MB", str(DEFAULT_MAX_MESSAGE_ATTACHMENTS_MB)),
+    )
     return Settings(
         database_url=database_url,
         smtp=smtp,
@@ -153,6 +170,9 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         send_lease=send_lease,
         public_url=_public_url(get("TRACKER_PUBLIC_URL", None)),
         max_programme_mb=max_programme_mb,
+        link_days=link_days,
+        max_attachment_mb=max_attachment_mb,
+        max_message_attachments_mb=max_message_attachments_mb,
     )
 
 

@@ -20,17 +20,23 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tracker.core.model import ActionStatus
 from tracker.db.migrate import upgrade
+from tracker.db.orm import Participant
 from tracker.db.session import make_engine, make_session_factory
+from tracker.inbound.attachments import AttachedFile
 from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
 from tracker.resources import bundled
+from tracker.services.attachments import AttachmentLimits
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.intake import IntakeResult, ingest
 from tracker.services.sending import send_due
+from tracker.services.web_answers import RowInput, open_actions, record_page_answer
 
 EXAMPLE = bundled("examples") / "programme.yaml"
 FIRST_DAY = datetime(2019, 6, 24, 8, 0, tzinfo=UTC)  # after 09:30 in both Beijing and Seoul
@@ -105,8 +111,26 @@ REPLIES = (
 )
 
 
-def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]:
-    """Play the story in `folder` (a fresh demo.db and outbox/); return the database."""
+# Where `tracker demo` serves the dashboard by default: the reminders' personal links.
+DEMO_PUBLIC_URL = "http://127.0.0.1:8000"
+# The story spans half a year; its links must still open on the dashboard's last day.
+DEMO_LINK_DAYS = 3650
+# Who answers on their personal page instead of by email, with a document.
+PAGE_ANSWER = "ma.chao@tongzhou.example.cn"
+
+
+def run_demo(
+    folder: Path,
+    echo: Callable[[str], None],
+    *,
+    secret_key: str | None = None,
+    public_url: str = DEMO_PUBLIC_URL,
+) -> sessionmaker[Session]:
+    """Play the story in `folder` (a fresh demo.db and outbox/); return the database.
+
+    `secret_key` signs the reminders' tokens and personal links (random when
+    None); pass the dashboard's, and its `public_url`, so the links open there.
+    """
     outbox = folder / "outbox"
     outbox.mkdir(parents=True, exist_ok=True)
     for old in [*outbox.glob("*.eml"), *folder.glob("demo.db*")]:
@@ -118,7 +142,9 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
         from_header="ICLEI East Asia <followup@iclei-eastasia.example.org>",
         from_address="followup@iclei-eastasia.example.org",
         reply_pattern="followup+{token}@iclei-eastasia.example.org",
-        secret_key=secrets.token_urlsafe(32),
+        secret_key=secret_key or secrets.token_urlsafe(32),
+        public_url=public_url,
+        link_days=DEMO_LINK_DAYS,
     )
     env = create_mail_environment()
     mailer = FolderMailer(outbox)
@@ -168,6 +194,7 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
         echo(f"  {reply.sender or reply.address}: {_outcome(receive(_reply(reminder, reply)))}")
     result = receive(_bounce("wu.fang@hunan.example.cn"))
     echo(f"  a delivery failure report: {result.detail}")
+    echo(f"  {PAGE_ANSWER}: {_answer_on_page(factory, PAGE_ANSWER, now=replied_at)}")
     acknowledged = send_pass(replied_at + timedelta(minutes=1))
     echo(f"  {len(acknowledged)} acknowledgements sent, echoing what was recorded.")
 
@@ -178,6 +205,35 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
         day += timedelta(days=1)
     echo(f"\n{len(mailer.sent)} messages in all, written to {outbox}/ as .eml files.")
     return factory
+
+
+def _answer_on_page(factory: sessionmaker[Session], email: str, *, now: datetime) -> str:
+    """One participant opens the link in their reminder and answers there, with a file."""
+    with factory.begin() as session:
+        participant = session.scalars(select(Participant).where(Participant.email == email)).one()
+        first, second = open_actions(participant)[:2]
+        plan = AttachedFile(
+            filename="近零碳示范区实施方案（征求意见稿）.pdf",
+            content_type="application/pdf",
+            data=b"%PDF-1.4\n% demo: the draft plan\n",
+        )
+        rows = [
+            RowInput(
+                action_id=first.id,
+                status=ActionStatus.IN_PROGRESS,
+                percent=70,
+                note="实施方案已完成征求意见稿",
+                file=plan,
+            ),
+            RowInput(action_id=second.id, status=ActionStatus.IN_PROGRESS, percent=55, note=""),
+        ]
+        outcome = record_page_answer(
+            participant, rows, address="demo", session=session, now=now, limits=AttachmentLimits()
+        )
+    return (
+        f"answered on their personal page: {outcome.updates} update(s), "
+        f"{len(outcome.files_kept)} file kept"
+    )
 
 
 def _reply(reminder: EmailMessage, reply: DemoReply) -> bytes:

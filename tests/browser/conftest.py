@@ -14,6 +14,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,23 +52,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def server(db_url: str, session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Server]:
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the browser tests run against SQLite; the pages' tests cover PostgreSQL")
-    world = build_world(session_factory)
-    port = _free_port()
+@contextmanager
+def serving(settings: dict[str, str], folder: Path, *, port: int | None = None) -> Iterator[str]:
+    """`tracker serve` with these TRACKER_ settings, until the block ends; yields its URL."""
+    port = port or _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
-    env.update(
-        TRACKER_DATABASE_URL=db_url,
-        TRACKER_SECRET_KEY=TEST_SECRET_KEY,
-        TRACKER_FROM="Programme Office <followup@example.org>",
-    )
-    log = (tmp_path / "serve.log").open("wb")
+    env.update(settings)
+    log = (folder / "serve.log").open("wb")
     process = subprocess.Popen(
         [tracker_executable(), "serve", "--port", str(port)],
         env=env,
-        cwd=tmp_path,
+        cwd=folder,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -79,13 +74,27 @@ def server(db_url: str, session_factory: sessionmaker[Session], tmp_path: Path) 
                 break
             except OSError:
                 if process.poll() is not None:
-                    raise AssertionError((tmp_path / "serve.log").read_text()) from None
+                    raise AssertionError((folder / "serve.log").read_text()) from None
                 time.sleep(0.1)
-        yield Server(url=url, world=world)
+        yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def server(db_url: str, session_factory: sessionmaker[Session], tmp_path: Path) -> Iterator[Server]:
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the browser tests run against SQLite; the pages' tests cover PostgreSQL")
+    world = build_world(session_factory)
+    settings = {
+        "TRACKER_DATABASE_URL": db_url,
+        "TRACKER_SECRET_KEY": TEST_SECRET_KEY,
+        "TRACKER_FROM": "Programme Office <followup@example.org>",
+    }
+    with serving(settings, tmp_path) as url:
+        yield Server(url=url, world=world)
 
 
 @pytest.fixture

@@ -21,6 +21,10 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert "wang.xiaoming@xicheng.example.cn: 3 update(s) recorded" in out
     assert "soojin.kim@seoul.example.org: 2 update(s) recorded" in out
     assert "a delivery failure report: bounce: wu.fang@hunan.example.cn" in out
+    assert (
+        "ma.chao@tongzhou.example.cn: answered on their personal page: 2 update(s), 1 file kept"
+        in out
+    )
     # The status table is headed by the programme's name, not a coordinator's.
     assert (
         "shrdc-2019-china  Capacity Building for Chinese Cities on Climate Change and Air "
@@ -35,6 +39,8 @@ def test_the_demo_tells_the_whole_story(tmp_path: Path) -> None:
     assert len(sent) > 40
     first = message_from_bytes(sent[0].read_bytes(), policy=policy.default)
     assert first["Auto-Submitted"] == "auto-generated"
+    # Every reminder carries the participant's personal link to the demo's dashboard.
+    assert "http://127.0.0.1:8000/u/" in first.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     # The demo's database is a real one that the other commands can read.
     env = {"TRACKER_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}"}
     status = run_tracker("status", "--json", env=env, cwd=tmp_path).json()

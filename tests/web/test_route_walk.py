@@ -14,7 +14,17 @@ from tests.web.conftest import World
 from tracker.db.orm import Event, Reminder, Update
 
 # Views open to signed-out visitors; everything else must send them to sign in.
-PUBLIC = {"static", "auth.sign_in", "auth.set_password", "auth.language"}
+PUBLIC = {
+    "static",
+    "auth.sign_in",
+    "auth.set_password",
+    "auth.language",
+    "personal.page",
+    "personal.answer",
+    "personal.unsubscribe_page",
+    "personal.unsubscribe",
+    "personal.resubscribe",
+}
 # Data of programme A that must never show to a stranger.
 SECRETS = ("王晓明", "Anna Keller", "Small test programme", "anna@example.org", "已完成")
 
@@ -29,6 +39,7 @@ def _urls(world: World) -> list[tuple[str, str, str]]:
         "reminder_id": reminder,
         "token": "not-a-token",
         "filename": "style.css",
+        "attachment_id": 1,
     }
     urls = []
     for rule in world.app.url_map.iter_rules():

@@ -9,18 +9,21 @@ import sys
 from pathlib import Path
 
 import click
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.cli.programme_commands import status_text
 from tracker.clock import FixedClock
 from tracker.config import settings_from_values
-from tracker.demo import LAST_DAY, run_demo
+from tracker.db.orm import Participant
+from tracker.demo import DEMO_LINK_DAYS, LAST_DAY, PAGE_ANSWER, run_demo
+from tracker.services.participant_links import personal_links
 from tracker.services.passwords import find_coordinator, set_password
 from tracker.services.review import held_messages
 from tracker.services.status import programme_status
 
 # The demo's sign-in: the example programme's first coordinator.
-DEMO_COORDINATOR = "li.na@citynetwork.example.org"
+DEMO_COORDINATOR = "mei.lin@iclei-eastasia.example.org"
 
 
 @click.command("demo")
@@ -43,7 +46,10 @@ def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
     Uses its own SQLite database and writes outgoing mail to files: it needs
     no configuration, touches no other database and sends nothing.
     """
-    factory = run_demo(folder, click.echo)
+    secret_key = secrets.token_urlsafe(32)
+    shown = f"[{host}]" if ":" in host else host
+    public_url = f"http://{shown}:{port}"
+    factory = run_demo(folder, click.echo, secret_key=secret_key, public_url=public_url)
     with factory() as session:
         status = programme_status(session=session)
         held = held_messages(session=session)["held"]
@@ -59,32 +65,46 @@ def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
     )
     if no_serve:
         return
-    _serve_dashboard(folder, factory, host=host, port=port)
+    _serve_dashboard(folder, factory, host=host, port=port, secret_key=secret_key)
 
 
-def _serve_dashboard(folder: Path, factory: sessionmaker[Session], *, host: str, port: int) -> None:
+def _serve_dashboard(
+    folder: Path, factory: sessionmaker[Session], *, host: str, port: int, secret_key: str
+) -> None:
     """Serve the dashboard on the demo's database, as on the story's last day."""
     from tracker.cli.web_commands import serve_wsgi
     from tracker.web.app import create_app
 
     password = secrets.token_urlsafe(9)
+    shown = f"[{host}]" if ":" in host else host
     with factory.begin() as session:
         coordinator = find_coordinator(DEMO_COORDINATOR, session=session)
         set_password(coordinator, password, session=session, now=LAST_DAY, actor="demo")
+        someone = session.scalars(select(Participant).where(Participant.email == PAGE_ANSWER)).one()
+        page = personal_links(
+            someone,
+            public_url=f"http://{shown}:{port}",
+            secret_key=secret_key,
+            now=LAST_DAY,
+            valid_days=DEMO_LINK_DAYS,
+        ).page
     settings = settings_from_values(
         {
             "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
-            "TRACKER_SECRET_KEY": secrets.token_urlsafe(32),
+            # The key the story signed its links with: the .eml files' links open here.
+            "TRACKER_SECRET_KEY": secret_key,
+            "TRACKER_PUBLIC_URL": f"http://{shown}:{port}",
+            "TRACKER_LINK_DAYS": str(DEMO_LINK_DAYS),
             "TRACKER_FROM": "Programme Office <followup@citynetwork.example.org>",
             "TRACKER_REPLY_ADDRESS": "followup+{token}@citynetwork.example.org",
         }
     )
     # The story ends on its last day: the dashboard shows the programme as of then.
     app = create_app(settings, factory, clock=FixedClock(LAST_DAY))
-    shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"\nThe coordinators' dashboard, as on {LAST_DAY.day} {LAST_DAY:%B %Y}: http://{shown}:{port}/\n"
         f"  sign in as {DEMO_COORDINATOR} with the password {password}\n"
+        f"  a participant's own page, as the link in their reminders opens it: {page}\n"
         "  (Ctrl+C stops it; `--no-serve` skips it)"
     )
     serve_wsgi(app, host=host, port=port)

@@ -21,6 +21,7 @@ from tracker.errors import TrackerError
 from tracker.inbound.parse import parse_message, reading_details, to_contract_json
 from tracker.mail.imap import FetchReport, fetch_new_messages
 from tracker.services.intake import IntakeResult, ingest, process_stored, reprocess
+from tracker.services.reading import reading_limits
 from tracker.services.review import update_history
 from tracker.services.storing import store_inbound
 
@@ -134,6 +135,7 @@ def ingest_command(file: str, now_text: str | None, as_json: bool, exit_tempfail
             secret_key=secret,
             source="pipe",
             now=parse_now(now_text),
+            limits=reading_limits(runtime.settings),
         )
     except (TrackerError, SQLAlchemyError, OSError) as error:
         if not exit_tempfail:
@@ -195,7 +197,10 @@ def fetch_and_process(
             return empty, []  # another process is polling this mailbox right now
         report = fetch_new_messages(settings.imap, store)
     results = process_stored(
-        session_factory=runtime.session_factory, secret_key=secret, now=now or clock.now()
+        session_factory=runtime.session_factory,
+        secret_key=secret,
+        now=now or clock.now(),
+        limits=reading_limits(settings),
     )
     return report, results
 
@@ -268,11 +273,20 @@ def reprocess_command(ids: tuple[int, ...], now_text: str | None, as_json: bool)
     with progress_bar("reading messages", total, enabled=wants_progress(as_json=as_json)) as bar:
         if ids:
             results = reprocess(
-                list(ids), session_factory=factory, secret_key=secret, now=now, advance=bar
+                list(ids),
+                session_factory=factory,
+                secret_key=secret,
+                now=now,
+                advance=bar,
+                limits=reading_limits(runtime.settings),
             )
         else:
             results = process_stored(
-                session_factory=factory, secret_key=secret, now=now, advance=bar
+                session_factory=factory,
+                secret_key=secret,
+                now=now,
+                advance=bar,
+                limits=reading_limits(runtime.settings),
             )
     failed = [r for r in results if r.state == "failed"]
     if as_json:

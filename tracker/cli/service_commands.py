@@ -13,6 +13,7 @@ from tracker.clock import SystemClock
 from tracker.scheduler import Tick, run_service
 from tracker.services.composing import MailIdentity
 from tracker.services.intake import process_stored
+from tracker.services.reading import reading_limits
 
 
 @click.command("run")
@@ -58,7 +59,10 @@ def _inbox_tick(runtime: Runtime, seconds: int) -> Tick:
         "process-stored",
         seconds,
         lambda stop: process_stored(
-            session_factory=runtime.session_factory, secret_key=secret, now=SystemClock().now()
+            session_factory=runtime.session_factory,
+            secret_key=secret,
+            now=SystemClock().now(),
+            limits=reading_limits(runtime.settings),
         ),
     )
 

@@ -1,6 +1,7 @@
 """Keys for one purpose each, derived from TRACKER_SECRET_KEY.
 
-Reply tokens, dashboard sessions and set-your-password links must not share a
+Reply tokens, dashboard sessions, set-your-password links and participants'
+personal links must not share a
 key: a value signed for one purpose must never verify for another, and one
 purpose's key can then be rotated without the others. Each key is
 HMAC-SHA256 of a purpose label under the secret; the secret itself is never
@@ -14,6 +15,7 @@ import hmac
 
 WEB_SESSION = "web-session"
 PASSWORD_LINK = "password-link"
+PARTICIPANT_LINK = "participant-link"
 
 
 def derive_key(secret_key: str, purpose: str) -> bytes:

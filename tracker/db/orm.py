@@ -352,6 +352,10 @@ class Update(Base):
     inbound_message_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
     )
+    # Set for updates given on the participant's personal page (source "web").
+    web_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("web_submissions.id", ondelete="CASCADE"), index=True
+    )
     at: Mapped[datetime]
     status: Mapped[str | None] = mapped_column(String(12))
     percent: Mapped[int | None] = mapped_column(Integer)
@@ -362,6 +366,54 @@ class Update(Base):
     question: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     participant: Mapped[Participant] = relationship()
+    action: Mapped[Action | None] = relationship()
+
+
+class WebSubmission(Base):
+    """One submit of a participant's personal page: its updates and files belong to it.
+
+    The page is reached by a link anyone it was forwarded to can use, so the
+    submission records that it came through the link, not from the
+    participant's mailbox.
+    """
+
+    __tablename__ = "web_submissions"
+    __table_args__ = (Index("ix_web_submissions_participant_id_at", "participant_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    address: Mapped[str] = mapped_column(String(64))  # the client's IP address (rate limit)
+
+
+class Attachment(Base):
+    """A file a participant sent: attached to a reply, or uploaded on their page.
+
+    `content` is None when the file was larger than the limits allow: it is
+    noted (name, type, size) but not kept, and the acknowledgement says so.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    inbound_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True
+    )
+    web_submission_id: Mapped[int | None] = mapped_column(
+        ForeignKey("web_submissions.id", ondelete="CASCADE"), index=True
+    )
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(127))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    stored: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
     action: Mapped[Action | None] = relationship()
 
 

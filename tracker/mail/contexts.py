@@ -44,6 +44,8 @@ class ReminderContext:
     coordinator_names: tuple[str, ...]
     opt_out_url_or_address: str
     focus_refs: tuple[str, ...] = ()
+    # The participant's personal update page (TRACKER_PUBLIC_URL set), else None.
+    update_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,6 +90,10 @@ class AcknowledgementContext:
     known_refs: tuple[str, ...] = ()  # the participant's actions, to name beside unknown refs
     coordinator_names: tuple[str, ...]
     opt_out_url_or_address: str
+    files: tuple[str, ...] = ()  # names of the files kept
+    files_not_kept: tuple[str, ...] = ()  # names of the files over the size limits
+    # A fresh personal page link (TRACKER_PUBLIC_URL set): a reply is how to get one.
+    update_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,7 +13,7 @@ from jinja2 import Environment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tracker.config import Settings
+from tracker.config import DEFAULT_LINK_DAYS, Settings
 from tracker.core.model import ReminderKind
 from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.core.tokens import make_reply_token
@@ -35,6 +35,7 @@ from tracker.mail.render import (
 )
 from tracker.services.acknowledging import acknowledged_inbound_id, acknowledgement_context
 from tracker.services.digest import digest_context
+from tracker.services.participant_links import PersonalLinks, personal_links
 from tracker.services.presenting import action_lines, local_date
 
 _ESCALATION_KEY = re.compile(r"escalate:p\d+:r(\d+)")
@@ -48,9 +49,11 @@ class MailIdentity:
     from_address: str
     reply_pattern: str
     secret_key: str
-    # The web app's base URL (TRACKER_PUBLIC_URL): participant mail then offers
-    # one-click unsubscribe over https as well as by email.
+    # The web app's base URL (TRACKER_PUBLIC_URL): participant mail then carries
+    # their personal update page, and one-click unsubscribe over https as well
+    # as by email.
     public_url: str | None = None
+    link_days: int = DEFAULT_LINK_DAYS  # how long those links stay valid
 
     @classmethod
     def from_settings(cls, settings: Settings) -> MailIdentity:
@@ -59,6 +62,8 @@ class MailIdentity:
             from_address=settings.from_address,
             reply_pattern=settings.reply_address,
             secret_key=settings.require_secret_key(),
+            public_url=settings.public_url,
+            link_days=settings.link_days,
         )
 
     @property
@@ -75,14 +80,23 @@ class MailIdentity:
     def reply_to(self, reminder_id: int, nonce: str | None) -> str:
         return reply_address(self.reply_pattern, self.token(reminder_id, nonce))
 
-    def unsubscribe_uris(self, reminder_id: int, nonce: str | None) -> tuple[str, ...]:
-        """Where a participant unsubscribes: the web app's one-click URL (when
-        there is one), then an email to the reminder's own reply address."""
-        token = self.token(reminder_id, nonce)
-        mailto = unsubscribe_mailto(reply_address(self.reply_pattern, token))
+    def links_for(self, participant: Participant, now: datetime) -> PersonalLinks | None:
+        """The participant's personal page and unsubscribe links; None without a public URL."""
         if self.public_url is None:
-            return (mailto,)
-        return (f"{self.public_url.rstrip('/')}/unsubscribe/{token}", mailto)
+            return None
+        return personal_links(
+            participant,
+            public_url=self.public_url,
+            secret_key=self.secret_key,
+            now=now,
+            valid_days=self.link_days,
+        )
+
+    def unsubscribe_uris(self, reply_to: str, links: PersonalLinks | None) -> tuple[str, ...]:
+        """Where a participant unsubscribes: the web app's one-click URL (when
+        there is one), then an email to the message's own reply address."""
+        mailto = unsubscribe_mailto(reply_to)
+        return (mailto,) if links is None else (links.unsubscribe, mailto)
 
 
 def compose_reminder(
@@ -102,9 +116,18 @@ def compose_reminder(
         return _message(reminder, rendered, coordinators, identity=identity, now=now)
     # Participant mail: replies come back to the signed address.
     reply_to = identity.reply_to(reminder.id, reminder.nonce)
+    links = identity.links_for(participant, now)
+    opt_out = links.unsubscribe if links is not None else reply_to
+    unsubscribe = identity.unsubscribe_uris(reply_to, links)
     if kind is ReminderKind.ACKNOWLEDGEMENT:
         rendered = render_acknowledgement(
-            env, acknowledgement_context(reminder, session=session, opt_out_address=reply_to)
+            env,
+            acknowledgement_context(
+                reminder,
+                session=session,
+                opt_out_address=opt_out,
+                update_url=links.page if links is not None else None,
+            ),
         )
         return _message(
             reminder,
@@ -113,6 +136,7 @@ def compose_reminder(
             identity=identity,
             now=now,
             reply_to=reply_to,
+            unsubscribe=unsubscribe,
             thread=_acknowledged_thread(reminder, session=session),
         )
     item_actions = {item.action_id for item in reminder.items}
@@ -122,13 +146,20 @@ def compose_reminder(
             participant,
             kind,
             focus_refs=tuple(a.ref for a in participant.actions if a.id in item_actions),
-            opt_out_address=reply_to,
+            opt_out_address=opt_out,
             session=session,
             now=now,
+            update_url=links.page if links is not None else None,
         ),
     )
     return _message(
-        reminder, rendered, [participant], identity=identity, now=now, reply_to=reply_to
+        reminder,
+        rendered,
+        [participant],
+        identity=identity,
+        now=now,
+        reply_to=reply_to,
+        unsubscribe=unsubscribe,
     )
 
 
@@ -168,6 +199,7 @@ def _message(
     identity: MailIdentity,
     now: datetime,
     reply_to: str | None = None,
+    unsubscribe: Sequence[str] = (),
     thread: _Thread | None = None,
 ) -> EmailMessage:
     """The MIME message of `reminder` to `recipients`.
@@ -177,11 +209,7 @@ def _message(
     """
     assert reminder.message_id is not None, "a reminder is claimed before it is composed"
     answer_to = reply_to or identity.from_address
-    unsubscribe = (
-        identity.unsubscribe_uris(reminder.id, reminder.nonce)
-        if reply_to is not None
-        else (unsubscribe_mailto(answer_to),)
-    )
+    unsubscribe = unsubscribe or (unsubscribe_mailto(answer_to),)
     return build_message(
         rendered=rendered,
         from_header=identity.from_header,
@@ -204,6 +232,7 @@ def reminder_context(
     opt_out_address: str,
     session: Session,
     now: datetime,
+    update_url: str | None = None,
 ) -> ReminderContext:
     """What a participant reminder shows: their open actions, in their language."""
     programme = participant.programme
@@ -218,6 +247,7 @@ def reminder_context(
         coordinator_names=tuple(c.name for c in programme.coordinators),
         opt_out_url_or_address=opt_out_address,
         focus_refs=focus_refs,
+        update_url=update_url,
     )
 
 

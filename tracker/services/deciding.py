@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from tracker.core.model import HoldReason, InboundState, MessageKind, ParticipantState
 from tracker.db.orm import Event, InboundMessage, Participant, Reminder, Update
 from tracker.inbound.parse import ParsedMessage
+from tracker.services.attachments import AttachmentLimits, forget_files
 from tracker.services.recording import derive_action_state
 from tracker.services.replying import apply_reply, said_at
 
@@ -70,6 +71,7 @@ def decide(
     session: Session,
     now: datetime,
     duplicate: bool,
+    attachment_limits: AttachmentLimits | None = None,
 ) -> IntakeResult:
     """Interpret a message already read, and apply it or hold it for a coordinator.
 
@@ -124,7 +126,16 @@ def decide(
         )
         return done(f"auto-reply ({parsed.kind_reason}); not an answer")
     at = said_at(parsed.date, received_at=inbound.received_at, not_before=reminder.sent_at)
-    outcome = apply_reply(inbound, parsed, participant, reminder, session=session, now=now, at=at)
+    outcome = apply_reply(
+        inbound,
+        parsed,
+        participant,
+        reminder,
+        session=session,
+        now=now,
+        at=at,
+        attachment_limits=attachment_limits,
+    )
     if outcome.duplicate_of is not None:
         return _duplicate(inbound, outcome.duplicate_of, session=session, now=now)
     result = done(outcome.detail)
@@ -146,6 +157,7 @@ def _forget_previous_outcome(inbound: InboundMessage, *, session: Session) -> No
     inbound.duplicate_of_id = None
     inbound.unknown_refs = None
     inbound.reply_digest = None
+    forget_files(inbound.id, session=session)
     previous = list(session.scalars(select(Update).where(Update.inbound_message_id == inbound.id)))
     if not previous:
         return

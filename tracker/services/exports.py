@@ -1,4 +1,4 @@
-"""What exports hold: every action with its latest status, every recorded update.
+"""What exports hold: every action with its latest status, every recorded update, every file.
 
 Rows are read with `yield_per` (a server-side cursor on PostgreSQL), so a
 programme of half a million actions streams through in chunks and is never
@@ -17,11 +17,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from tracker.db.orm import Action, InboundMessage, Participant, Programme, Update
+from tracker.db.orm import Action, Attachment, InboundMessage, Participant, Programme, Update
 from tracker.services.export_files import ExportCell
 
-ExportKind = Literal["actions", "updates"]
-EXPORT_KINDS: tuple[ExportKind, ...] = ("actions", "updates")
+ExportKind = Literal["actions", "updates", "files"]
+EXPORT_KINDS: tuple[ExportKind, ...] = ("actions", "updates", "files")
 _CHUNK = 1_000
 
 ACTION_HEADER = (
@@ -55,6 +55,21 @@ UPDATE_HEADER = (
     "recorded at",
 )
 
+FILE_HEADER = (
+    "received at",
+    "programme",
+    "email",
+    "name",
+    "ref",
+    "file name",
+    "type",
+    "bytes",
+    "sha256",
+    "kept",
+    "came by",
+    "message id",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ExportTable:
@@ -71,6 +86,8 @@ def export_table(
     """The rows of `kind` for these programmes (None: every programme)."""
     if kind == "actions":
         return ExportTable(kind, ACTION_HEADER, _action_rows(session, programme_ids))
+    if kind == "files":
+        return ExportTable(kind, FILE_HEADER, _file_rows(session, programme_ids))
     return ExportTable(kind, UPDATE_HEADER, _update_rows(session, programme_ids))
 
 
@@ -183,6 +200,52 @@ def _update_rows(
             source,
             message_id,
             _local(recorded_at, zone),
+        )
+
+
+def _file_rows(
+    session: Session, programme_ids: Sequence[int] | None
+) -> Iterator[tuple[ExportCell, ...]]:
+    """Every file participants sent (by email or on their page), oldest first; no bytes."""
+    query = (
+        select(
+            Attachment.created_at,
+            Programme.slug,
+            Programme.timezone,
+            Participant.email,
+            Participant.name,
+            Action.ref,
+            Attachment.filename,
+            Attachment.content_type,
+            Attachment.size,
+            Attachment.sha256,
+            Attachment.stored,
+            Attachment.inbound_message_id,
+            InboundMessage.message_id,
+        )
+        .select_from(Attachment)
+        .join(Participant, Attachment.participant_id == Participant.id)
+        .join(Programme, Participant.programme_id == Programme.id)
+        .outerjoin(Action, Attachment.action_id == Action.id)
+        .outerjoin(InboundMessage, Attachment.inbound_message_id == InboundMessage.id)
+        .order_by(Attachment.created_at, Attachment.id)
+    )
+    for row in _streamed(session, _only(query, programme_ids)):
+        at, slug, zone, email, name, ref, filename, content_type, size, sha256 = row[:10]
+        stored, inbound_id, message_id = row[10:]
+        yield (
+            _local(at, zone),
+            slug,
+            email,
+            name,
+            ref,
+            filename,
+            content_type,
+            size,
+            sha256,
+            "yes" if stored else "no: too large",
+            "email" if inbound_id is not None else "web",
+            message_id,
         )
 
 

@@ -114,6 +114,7 @@ def process_message(
                 session=session,
                 now=now,
                 duplicate=duplicate,
+                attachment_limits=limits.attachments if limits is not None else None,
             )
     except Exception as error:
         try:

@@ -12,7 +12,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from tracker.core.model import ActionStatus, ParticipantState
-from tracker.db.orm import Event, InboundMessage, Participant, Reminder, Update
+from tracker.db.orm import Attachment, Event, InboundMessage, Participant, Reminder, Update
+from tracker.services.attachments import participant_files
 
 # Audit-log entries a coordinator caused, shown in the participant's timeline.
 _COORDINATOR_EVENTS = (
@@ -23,7 +24,24 @@ _COORDINATOR_EVENTS = (
     "progress.recorded",
     "reminder.requested",
     "inbound.assigned",
+    "participant.page_answer",
 )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileEntry:
+    """A file the participant sent: by email or on their page; bytes kept or not."""
+
+    attachment_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    stored: bool
+    at: datetime
+    action_ref: str | None
+    via: str  # email | web
+    inbound_id: int | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +94,7 @@ class ParticipantPage:
     actions: tuple[ActionHistory, ...]
     general_updates: tuple[UpdateEntry, ...]
     timeline: tuple[TimelineEntry, ...]  # newest first
+    files: tuple[FileEntry, ...] = ()  # newest first
 
     @property
     def can_be_reminded(self) -> bool:
@@ -123,6 +142,22 @@ def participant_page(participant: Participant, *, session: Session) -> Participa
         actions=actions,
         general_updates=tuple(by_action.get(None, ())),
         timeline=_timeline(participant, session=session),
+        files=tuple(_file_entry(f) for f in participant_files(participant, session=session)),
+    )
+
+
+def _file_entry(attachment: Attachment) -> FileEntry:
+    return FileEntry(
+        attachment_id=attachment.id,
+        filename=attachment.filename,
+        content_type=attachment.content_type,
+        size=attachment.size,
+        sha256=attachment.sha256,
+        stored=attachment.stored,
+        at=attachment.created_at,
+        action_ref=attachment.action.ref if attachment.action is not None else None,
+        via="email" if attachment.inbound_message_id is not None else "web",
+        inbound_id=attachment.inbound_message_id,
     )
 
 

@@ -18,21 +18,24 @@ import logging
 import multiprocessing
 import traceback
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, partial
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 
+from tracker.config import Settings
 from tracker.inbound.parse import (
     DEFAULT_MAX_BYTES,
     READER_FAILED,
     ParsedMessage,
     parse_message,
 )
+from tracker.services.attachments import AttachmentLimits
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_SECONDS = 30.0
+_HEADROOM = 1024 * 1024  # the text, headers and MIME framing around a reply's files
 # Far above what reading a 10 MB message needs; a cap, not a target.
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 _CHILD_EXIT_SECONDS = 5.0
@@ -51,6 +54,20 @@ class ReadingFailed(Exception):
         self.details = details  # the reader's traceback, for the log at debug level
 
 
+def reading_limits(settings: Settings) -> ReadingLimits:
+    """The limits the settings ask for: what of a reply's files is kept, and a reader
+    that takes a message big enough to carry them (base64 makes files a third larger).
+    """
+    attachments = AttachmentLimits.from_settings(settings)
+    max_bytes = max(DEFAULT_MAX_BYTES, attachments.max_message_bytes * 4 // 3 + _HEADROOM)
+    return ReadingLimits(attachments=attachments, reader=partial(parse_up_to, max_bytes))
+
+
+def parse_up_to(max_bytes: int, raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    """The tracker's reader, taking messages up to `max_bytes` (module-level: it is pickled)."""
+    return parse_message(raw, known_refs=known_refs, max_bytes=max_bytes)
+
+
 def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
     """The tracker's reader, exactly as `tracker parse` calls it."""
     return parse_message(raw, known_refs=known_refs, max_bytes=DEFAULT_MAX_BYTES)
@@ -62,6 +79,8 @@ class ReadingLimits:
 
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
     reader: Reader = parse_with_refs
+    # What of a reply's attached files is kept (applied when it is recorded).
+    attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from tracker.core.model import InboundState, ParticipantState, UpdateSource
 from tracker.db.orm import Action, Event, InboundMessage, Participant, Reminder
+from tracker.inbound.attachments import attached_files
 from tracker.inbound.parse import ActionUpdate, ParsedMessage
 from tracker.services.acknowledging import queue_acknowledgement
+from tracker.services.attachments import AttachmentLimits, KeptFiles, keep_files
 from tracker.services.recording import NewUpdate, record_updates, update_summary
 
 _UNSUBSCRIBE = re.compile(
@@ -70,6 +72,7 @@ def apply_reply(
     session: Session,
     now: datetime,
     at: datetime,
+    attachment_limits: AttachmentLimits | None = None,
 ) -> ReplyOutcome:
     """Record what a trusted reply, said at `at`, says about `participant`'s actions.
 
@@ -78,8 +81,10 @@ def apply_reply(
     3. Each update of a known action, its general note, and each question
        not already part of an update, are recorded; the refs that name no
        action are kept on the message.
-    4. The reminder is answered; an acknowledgement is queued when there is
-       anything to acknowledge (updates, or refs it could not find).
+    4. The files attached to it are kept (within `attachment_limits`), or
+       noted as too large.
+    5. The reminder is answered; an acknowledgement is queued when there is
+       anything to acknowledge (updates, files, or refs it could not find).
     """
     inbound.participant_id = participant.id
     inbound.reply_digest = reply_digest(parsed.reply_text)
@@ -105,11 +110,14 @@ def apply_reply(
         reminder_id=reminder.id if reminder else None,
         inbound_message_id=inbound.id,
     )
+    files = _keep_attached(inbound, participant, attachment_limits, session=session, now=now)
     if reminder is not None and reminder.answered_at is None:
         reminder.answered_at = at
-    if participant.programme.acknowledge_replies and (rows or unknown):
+    if participant.programme.acknowledge_replies and (
+        rows or unknown or files.kept or files.not_kept
+    ):
         queue_acknowledgement(participant, inbound, session=session, now=now)
-    detail = _detail(len(rows), unknown, sum(1 for r in rows if r.question))
+    detail = _detail(len(rows), unknown, sum(1 for r in rows if r.question), files)
     session.add(
         Event(
             at=now,
@@ -211,8 +219,32 @@ def _question_on_line(note: str, questions: Sequence[str]) -> str | None:
     return next((q for q in questions if note in q or q in note), None)
 
 
-def _detail(recorded: int, unknown: Sequence[str], questions: int) -> str:
+def _keep_attached(
+    inbound: InboundMessage,
+    participant: Participant,
+    limits: AttachmentLimits | None,
+    *,
+    session: Session,
+    now: datetime,
+) -> KeptFiles:
+    """Keep the files attached to the reply (about no one action: a reply may name several)."""
+    files = [(file, None) for file in attached_files(inbound.raw)]
+    return keep_files(
+        participant,
+        files,
+        limits=limits or AttachmentLimits(),
+        session=session,
+        now=now,
+        inbound_message_id=inbound.id,
+    )
+
+
+def _detail(recorded: int, unknown: Sequence[str], questions: int, files: KeptFiles) -> str:
     parts = [f"{recorded} update(s) recorded"]
+    if files.kept:
+        parts.append(f"{len(files.kept)} file(s) kept")
+    if files.not_kept:
+        parts.append(f"{len(files.not_kept)} file(s) too large, not kept")
     if unknown:
         parts.append(f"no action {', '.join(unknown)} for this participant")
     if questions:

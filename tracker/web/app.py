@@ -59,7 +59,10 @@ def create_app(
     app.config.update(
         SECRET_KEY=derive_key(secret, WEB_SESSION),
         PERMANENT_SESSION_LIFETIME=sessions.absolute,
-        MAX_CONTENT_LENGTH=MAX_UPLOAD_BYTES,
+        # Participants' page uploads may reach the per-message attachment limit.
+        MAX_CONTENT_LENGTH=max(
+            MAX_UPLOAD_BYTES, (settings.max_message_attachments_mb + 1) * 1024 * 1024
+        ),
         # A form stays valid as long as the session that rendered it.
         WTF_CSRF_TIME_LIMIT=None,
         TEMPLATES_AUTO_RELOAD=False,
@@ -76,12 +79,15 @@ def create_app(
     app.jinja_env.add_extension("jinja2.ext.do")
     # The gate runs before the CSRF check: a signed-out visitor is sent to sign in.
     install_sign_in_gate(app)
-    CSRFProtect(app)
+    csrf = CSRFProtect(app)
     setup_babel(app)
     install_security_headers(app, https=(settings.public_url or "").startswith("https://"))
     install_error_pages(app)
     for blueprint in _blueprints():
         app.register_blueprint(blueprint)
+    from tracker.web.personal import exempt_one_click
+
+    exempt_one_click(csrf)
     app.add_url_rule("/", endpoint="home", view_func=_home)
     return app
 
@@ -95,6 +101,7 @@ def _blueprints() -> list[Blueprint]:
         imports,
         outbox,
         participants,
+        personal,
         preview,
         programmes,
         report,
@@ -114,6 +121,7 @@ def _blueprints() -> list[Blueprint]:
         exports.blueprint,
         report.blueprint,
         editing.blueprint,
+        personal.blueprint,
     ]
 
 

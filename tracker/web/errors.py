@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -28,6 +28,8 @@ def install_error_pages(app: Flask) -> None:
             "This form has expired or did not come from this site. "
             "Go back, reload the page and try again."
         )
+        if request.blueprint == "personal":
+            return _participant_page(400, _("The form could not be accepted"), message)
         return _page(400, _("The form could not be accepted"), message)
 
     @app.errorhandler(HTTPException)
@@ -45,6 +47,12 @@ def install_error_pages(app: Flask) -> None:
             404: _("There is no such page, or it is not one of your programmes."),
         }
         title = titles.get(code, _("Something went wrong"))
+        if request.blueprint == "personal" and code == 413:
+            message = _(
+                "The files are too large to send together. Send a smaller copy, "
+                "or one file at a time."
+            )
+            return _participant_page(code, title, message)
         return _page(code, title, messages.get(code, _("The request could not be handled.")))
 
     @app.errorhandler(NotFoundError)
@@ -73,6 +81,14 @@ def install_error_pages(app: Flask) -> None:
 
 def _page(code: int, title: str, message: str) -> tuple[str, int]:
     return render_template("web/error.html", code=code, title=title, message=message), code
+
+
+def _participant_page(code: int, title: str, message: str) -> tuple[str, int]:
+    """A problem on a participant's own page: their layout, a way back, no dashboard."""
+    token = (request.view_args or {}).get("token")
+    back = url_for("personal.page", token=token) if isinstance(token, str) else None
+    html = render_template("web/personal/problem.html", title=title, message=message, back=back)
+    return html, code
 
 
 def _flash_back(message: str) -> Response:

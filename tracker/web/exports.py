@@ -1,4 +1,4 @@
-"""Downloads of a programme's figures: actions and updates, as CSV or XLSX."""
+"""Downloads of a programme's figures: actions, updates and files sent, as CSV or XLSX."""
 
 from __future__ import annotations
 
@@ -34,6 +34,11 @@ def actions(slug: str) -> Response:
 @blueprint.get("/updates", endpoint="updates")
 def updates(slug: str) -> Response:
     return _export(slug, "updates")
+
+
+@blueprint.get("/files", endpoint="files")
+def files(slug: str) -> Response:
+    return _export(slug, "files")
 
 
 def _export(slug: str, kind: ExportKind) -> Response:

@@ -16,7 +16,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, g, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, get_locale, refresh
 
 # Babel reads "zh_CN" as zh_Hans_CN and looks the catalogue up under that name.
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -36,6 +36,7 @@ def setup_babel(app: Flask) -> None:
         day=format_day,
         number=format_number,
         share=format_share,
+        file_size=format_file_size,
         language_name=language_name,
     )
     app.jinja_env.globals.update(
@@ -44,6 +45,9 @@ def setup_babel(app: Flask) -> None:
 
 
 def select_language() -> str:
+    page_for = g.get("page_language")  # a participant's own page speaks their language
+    if page_for in LANGUAGES:
+        return str(page_for)
     coordinator = g.get("coordinator")
     saved = getattr(coordinator, "language", None)
     if saved in LANGUAGES:
@@ -53,6 +57,12 @@ def select_language() -> str:
         return str(chosen)
     best = request.accept_languages.best_match(["en", "zh-CN", "zh"], default=DEFAULT_LANGUAGE)
     return "zh_CN" if best.lower().startswith("zh") else DEFAULT_LANGUAGE
+
+
+def speak_language(tag: str) -> None:
+    """This request's pages in the language `tag` ("zh-CN", "en"), whoever is signed in."""
+    g.page_language = "zh_CN" if tag.lower().startswith("zh") else DEFAULT_LANGUAGE
+    refresh()
 
 
 def page_language() -> str:
@@ -110,3 +120,11 @@ def format_share(value: float | None) -> str:
     if value is None:
         return "–"
     return format_percent(value, locale=_locale())
+
+
+def format_file_size(size: int) -> str:
+    """A number of bytes as people read it: "820 B", "14.2 KB", "3.1 MB"."""
+    for unit, scale in (("MB", 1024 * 1024), ("KB", 1024)):
+        if size >= scale:
+            return f"{format_decimal(round(size / scale, 1), locale=_locale())} {unit}"
+    return f"{format_decimal(size, locale=_locale())} B"
