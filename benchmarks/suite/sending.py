@@ -1,0 +1,140 @@
+"""Sending figures, all against one SMTP sink in another process, in the same run.
+
+- `smtp_raw_per_s`: the ceiling. Bare smtplib over one reused connection,
+  messages built beforehand (bytes of the tracker's own reminders).
+- `send_per_s`: `send_due` on a database where `count` reminders are due
+  (planned beforehand, so the figure is the send path: claim, compose, SMTP,
+  record), one connection.
+- `send_naive_per_s`: the same with a new connection for every message.
+- `send_parallel_per_s`: the same with `connections` SMTP connections.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Self
+
+from sqlalchemy import select
+
+from tracker.config import SmtpSettings
+from tracker.db.orm import Reminder
+from tracker.db.session import make_engine, make_session_factory
+from tracker.mail.render import create_mail_environment
+from tracker.mail.smtp import SmtpMailer
+from tracker.services.composing import MailIdentity
+from tracker.services.planning import plan_due_reminders
+from tracker.services.sending import send_due
+
+from .sink import HOST
+
+FIRST_PLAN = datetime(2019, 6, 1, tzinfo=UTC)
+FIRST_CHECK_IN = datetime(2019, 6, 24, 2, 0, tzinfo=UTC)  # Mon 10:00 in Beijing
+IDENTITY = MailIdentity(
+    from_header="Follow-up <followup@example.org>",
+    from_address="followup@example.org",
+    reply_pattern="followup+{token}@example.org",
+    secret_key="benchmark-secret-key-for-reply-tokens-0123456789",
+)
+
+
+def plan_first_check_in(url: str) -> tuple[float, float, int]:
+    """Plan after the import, then the first check-in (everyone due).
+
+    Returns (first plan seconds, busy tick seconds, reminders planned).
+    """
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    started = time.perf_counter()
+    with factory.begin() as session:
+        plan_due_reminders(session=session, now=FIRST_PLAN)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    with factory.begin() as session:
+        planned = len(plan_due_reminders(session=session, now=FIRST_CHECK_IN).planned)
+    busy = time.perf_counter() - started
+    engine.dispose()
+    return first, busy, planned
+
+
+class _ConnectionPerMessage(SmtpMailer):
+    """The naive sender: connect, send one message, quit."""
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            super().send(message)
+        finally:
+            self.close()
+
+
+def smtp_settings(port: int) -> SmtpSettings:
+    return SmtpSettings(host=HOST, port=port, security="plain")
+
+
+def send_pass(url: str, port: int, *, naive: bool = False, connections: int = 1) -> float:
+    """Messages a second of one `send_due` pass over the due reminders of `url`."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    kind = _ConnectionPerMessage if naive else SmtpMailer
+    mailer = kind(smtp_settings(port), rate_per_minute=None)
+    env = create_mail_environment()
+    extra = {"connections": connections} if connections > 1 else {}
+    started = time.perf_counter()
+    report = send_due(
+        session_factory=factory,
+        mailer=mailer,
+        env=env,
+        identity=IDENTITY,
+        now=FIRST_CHECK_IN,
+        **extra,  # type: ignore[arg-type]
+    )
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    if report.failed or report.retrying or report.stopped_early:
+        raise RuntimeError(f"the send pass did not send everything: {report.to_json()}")
+    return len(report.sent) / elapsed
+
+
+def sample_messages(url: str, port: int, count: int) -> list[bytes]:
+    """`count` raw messages like the tracker's (what a pass over a copy sent)."""
+    captured: list[bytes] = []
+
+    class _Capture:
+        def __enter__(self) -> Self:
+            return self
+
+        def __exit__(self, *_: object) -> None:
+            return None
+
+        def send(self, message: EmailMessage) -> None:
+            captured.append(message.as_bytes())
+
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    send_due(
+        session_factory=factory,
+        mailer=_Capture(),
+        env=create_mail_environment(),
+        identity=IDENTITY,
+        now=FIRST_CHECK_IN,
+    )
+    with factory() as session:
+        assert session.scalar(select(Reminder.id).where(Reminder.state == "planned")) is None
+    engine.dispose()
+    return (captured * (count // max(len(captured), 1) + 1))[:count]
+
+
+def smtp_raw(port: int, messages: list[bytes]) -> float:
+    """Bare smtplib over one connection: messages a second."""
+    started = time.perf_counter()
+    with smtplib.SMTP(HOST, port) as connection:
+        connection.ehlo()
+        for n, raw in enumerate(messages):
+            connection.sendmail("followup@example.org", [f"person.{n}@example.cn"], raw)
+    return len(messages) / (time.perf_counter() - started)
+
+
+Timed = Callable[[], float]
