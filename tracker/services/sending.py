@@ -16,7 +16,9 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 
 from jinja2 import Environment
@@ -44,6 +46,7 @@ from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
 from tracker.services.pausing import resume_due_pauses
 from tracker.services.planning import plan_due_reminders
+from tracker.services.presenting import preload_last_notes
 from tracker.services.send_outcomes import (
     Outcome,
     SendReport,
@@ -104,15 +107,14 @@ def send_due(
             claimed = claim_batch(session_factory, identity, clock, policy)
             if not claimed:
                 break
-            for position, claim in enumerate(claimed):
+            prepared = _prepare_batch(session_factory, env, identity, claimed, clock)
+            for position, item in enumerate(prepared):
                 if stop is not None and stop.is_set():
                     release_claims(session_factory, claimed[position:])
                     report.stopped_early = "stop requested"
                     return report
                 try:
-                    outcome = _send_one(
-                        session_factory, mailer, env, identity, claim, clock, policy, report
-                    )
+                    outcome = _send_one(session_factory, mailer, item, clock, policy, report)
                 except SmtpConfigurationError as error:
                     release_claims(session_factory, claimed[position:])
                     report.configuration_error = report.stopped_early = str(error)
@@ -151,65 +153,110 @@ def _dry_run(
     return report
 
 
+@dataclass(slots=True)
+class _Prepared:
+    """A claimed row, composed: its message, or why it cannot be sent."""
+
+    claim: Claim
+    summary: dict[str, Any] = field(default_factory=dict)
+    lease_ends: datetime | None = None
+    message: EmailMessage | None = None
+    lost: bool = False  # our lease ran out and another sender holds the row now
+    unsendable: str | None = None  # data that cannot make a safe message
+    compose_error: str | None = None  # a bug (a template error, say): retried
+
+
+def _prepare_batch(
+    session_factory: sessionmaker[Session],
+    env: Environment,
+    identity: MailIdentity,
+    claims: list[Claim],
+    clock: PassClock,
+) -> list[_Prepared]:
+    """Compose every claimed row of a batch, reading the rows in a constant number of
+    queries (the reminders, then each relation for all of them at once)."""
+    prepared = [_Prepared(claim=claim) for claim in claims]
+    with session_factory() as session:
+        reminders = {
+            reminder.id: reminder
+            for reminder in session.scalars(
+                select(Reminder)
+                .where(Reminder.id.in_([claim.reminder_id for claim in claims]))
+                .options(
+                    selectinload(Reminder.items),
+                    selectinload(Reminder.participant).selectinload(Participant.actions),
+                    selectinload(Reminder.participant)
+                    .selectinload(Participant.programme)
+                    .selectinload(Programme.coordinators),
+                    selectinload(Reminder.programme).selectinload(Programme.coordinators),
+                )
+            )
+        }
+        preload_last_notes(session, [r.participant for r in reminders.values() if r.participant])
+        for item in prepared:
+            _compose_one(item, reminders.get(item.claim.reminder_id), session, env, identity, clock)
+        session.rollback()
+    return prepared
+
+
+def _compose_one(
+    item: _Prepared,
+    reminder: Reminder | None,
+    session: Session,
+    env: Environment,
+    identity: MailIdentity,
+    clock: PassClock,
+) -> None:
+    if reminder is None or reminder.state != "sending" or reminder.attempts != item.claim.attempts:
+        item.lost = True
+        return
+    item.summary = _summary(reminder)
+    item.lease_ends = reminder.lease_expires_at
+    try:
+        item.message = compose_reminder(
+            reminder, session=session, env=env, identity=identity, now=clock.now()
+        )
+    except UnsafeHeaderError as error:
+        # Data that cannot make a safe message will not change by waiting.
+        item.unsendable = f"cannot compose: {error}"
+        session.rollback()
+    except Exception as error:
+        # A bug (a template error, say): retried with backoff so that a fix
+        # lets it go out, and failed after the last attempt; never a stuck pass.
+        log.exception("action=reminder.compose_failed reminder=%s", item.claim.reminder_id)
+        item.compose_error = f"cannot compose: {error}"
+        session.rollback()
+
+
 def _send_one(
     session_factory: sessionmaker[Session],
     mailer: Mailer,
-    env: Environment,
-    identity: MailIdentity,
-    claim: Claim,
+    item: _Prepared,
     clock: PassClock,
     policy: OutboxPolicy,
     report: SendReport,
 ) -> Outcome | None:
-    """Compose and send one claimed row; None when the claim was lost before sending.
+    """Send one composed row; None when the claim was lost before sending.
 
     Raises SmtpConfigurationError, for the pass to stop.
     """
-    with session_factory() as session:
-        reminder = session.scalars(
-            select(Reminder)
-            .where(Reminder.id == claim.reminder_id)
-            .options(
-                selectinload(Reminder.items),
-                selectinload(Reminder.participant).selectinload(Participant.actions),
-                selectinload(Reminder.participant)
-                .selectinload(Participant.programme)
-                .selectinload(Programme.coordinators),
-                selectinload(Reminder.programme).selectinload(Programme.coordinators),
-            )
-        ).one()
-        if reminder.state != "sending" or reminder.attempts != claim.attempts:
-            # Our lease ran out and another sender holds the row now.
-            _lost(claim, report)
-            return None
-        summary = _summary(reminder)
-        lease_ends = reminder.lease_expires_at
-        try:
-            message = compose_reminder(
-                reminder, session=session, env=env, identity=identity, now=clock.now()
-            )
-        except UnsafeHeaderError as error:
-            # Data that cannot make a safe message will not change by waiting.
-            session.rollback()
-            return record_unsendable(
-                session_factory, claim, summary, f"cannot compose: {error}", clock, report
-            )
-        except Exception as error:
-            # A bug (a template error, say): retried with backoff so that a fix
-            # lets it go out, and failed after the last attempt; never a stuck pass.
-            log.exception("action=reminder.compose_failed reminder=%s", claim.reminder_id)
-            session.rollback()
-            problem = TemporaryMailError(f"cannot compose: {error}", connection_level=False)
-            return record_failure(session_factory, claim, summary, problem, clock, policy, report)
-        session.rollback()
+    claim, summary = item.claim, item.summary
+    if item.lost:
+        _lost(claim, report)
+        return None
+    if item.unsendable is not None:
+        return record_unsendable(session_factory, claim, summary, item.unsendable, clock, report)
+    if item.compose_error is not None or item.message is None:
+        problem = TemporaryMailError(item.compose_error or "cannot compose", connection_level=False)
+        return record_failure(session_factory, claim, summary, problem, clock, policy, report)
     # The claim must outlive the SMTP transaction: renew it when it is close to
     # expiry, and send nothing if it went to another sender meanwhile.
-    near_expiry = lease_ends is None or lease_ends - clock.now() < policy.renew_margin
+    near_expiry = item.lease_ends is None or item.lease_ends - clock.now() < policy.renew_margin
     if near_expiry and not renew_claim(session_factory, claim, clock, policy):
         _lost(claim, report)
         return None
     try:
-        mailer.send(message)
+        mailer.send(item.message)
     except SmtpConfigurationError:
         raise
     except MailError as error:
