@@ -147,7 +147,7 @@ def _dry_run(
         resume_due_pauses(session=session, now=now)
         report.planned = len(plan_due_reminders(session=session, now=now).planned)
         report.planned += plan_digests(session=session, now=now)
-        for reminder in session.scalars(due_query(now)):
+        for reminder in session.scalars(due_query(now).execution_options(yield_per=500)):
             report.due.append(_summary(reminder))
         session.rollback()
     return report
