@@ -67,6 +67,9 @@ class Settings:
     # The web app's public base URL without a trailing slash; None: no links in mail.
     public_url: str | None = None
     max_programme_mb: int = DEFAULT_MAX_PROGRAMME_MB
+    # SMTP connections a send pass uses at once (each in its own thread); the
+    # send rate is shared between them.
+    smtp_connections: int = 1
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
@@ -136,6 +139,9 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     send_lease = _positive_int(
         "TRACKER_SEND_LEASE", get("TRACKER_SEND_LEASE", str(DEFAULT_SEND_LEASE))
     )
+    smtp_connections = _positive_int(
+        "TRACKER_SMTP_CONNECTIONS", get("TRACKER_SMTP_CONNECTIONS", "1")
+    )
     max_programme_mb = _positive_int(
         "TRACKER_MAX_PROGRAMME_MB",
         get("TRACKER_MAX_PROGRAMME_MB", str(DEFAULT_MAX_PROGRAMME_MB)),
@@ -153,6 +159,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         send_lease=send_lease,
         public_url=_public_url(get("TRACKER_PUBLIC_URL", None)),
         max_programme_mb=max_programme_mb,
+        smtp_connections=smtp_connections,
     )
 
 

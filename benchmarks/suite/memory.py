@@ -3,9 +3,9 @@
 One programme of `participants` × 5 actions goes through the commands a
 coordinator runs, in order, each as `tracker …` in its own process, whose
 peak RSS the kernel reports when it ends (`os.wait4`'s resource usage, per
-child, read by a small parent process): import the file, a busy planning pass (`send-due --dry-run` at the
-first check-in, when everyone is due), `status --json`, both exports, and the
-send pass itself (to the SMTP sink).
+child, read by a small parent process): import the file, a busy planning
+pass (`send-due --dry-run` at the first check-in, when everyone is due),
+`status --json`, both exports, and the send pass itself (to the SMTP sink).
 """
 
 from __future__ import annotations

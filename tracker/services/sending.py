@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
@@ -76,6 +77,7 @@ def send_due(
     stop: threading.Event | None = None,
     monotonic: Callable[[], float] = time.monotonic,
     progress: ProgressDisplay | None = None,
+    more_mailers: Sequence[Mailer] = (),
 ) -> SendReport:
     """One pass: plan what is due at `now`, then send every due outbox row.
 
@@ -85,8 +87,11 @@ def send_due(
        claim is a compare-and-set on the row's state (and SKIP LOCKED on
        PostgreSQL), so concurrent senders never share one. Leases are measured
        on the pass's clock: `now` plus the time elapsed since the pass began.
-    3. For each claimed row: compose; renew the claim if it is close to expiry
-       (a claim lost to another sender is not sent); send; commit the outcome.
+    3. Compose the batch (its rows read in a constant number of queries); then
+       for each row: renew the claim if it is close to expiry (a claim lost to
+       another sender is not sent); send; commit the outcome. With
+       `more_mailers`, each mailer is a connection sending in its own thread
+       (`_Lanes`); every message keeps the same guarantee.
     4. Repeat until nothing is due. Stop early, giving back the claims not yet
        attempted, when `stop` is set, when the server or connection fails, or
        at a configuration error (then the row in hand is given back too, and
@@ -102,32 +107,101 @@ def send_due(
         report.planned += plan_digests(session=session, now=now)
     clock = PassClock(start=now, monotonic=monotonic)
     display = progress(_count_due(session_factory, now)) if progress else nullcontext(_ignore)
-    with mailer, display as advance:
+    with ExitStack() as stack, display as advance:
+        mailers = [stack.enter_context(m) for m in (mailer, *more_mailers)]
         while not (stop is not None and stop.is_set()):
             claimed = claim_batch(session_factory, identity, clock, policy)
             if not claimed:
                 break
             prepared = _prepare_batch(session_factory, env, identity, claimed, clock)
-            for position, item in enumerate(prepared):
-                if stop is not None and stop.is_set():
-                    release_claims(session_factory, claimed[position:])
-                    report.stopped_early = "stop requested"
-                    return report
-                try:
-                    outcome = _send_one(session_factory, mailer, item, clock, policy, report)
-                except SmtpConfigurationError as error:
-                    release_claims(session_factory, claimed[position:])
-                    report.configuration_error = report.stopped_early = str(error)
-                    # The caller says it (one line from `send-due`, an error in `run`'s log).
-                    log.info("action=send.stopped reason=configuration error=%s", error)
-                    return report
-                advance(1)
-                if outcome is Outcome.CONNECTION_FAILED:
-                    release_claims(session_factory, claimed[position + 1 :])
-                    cause = report.retrying[-1]["error"] if report.retrying else "unavailable"
-                    report.stopped_early = f"{cause}; the rest waits for a later pass"
-                    return report
+            lanes = _Lanes(session_factory, clock, policy, report, stop, advance, prepared)
+            if not lanes.run(mailers):
+                break
     return report
+
+
+class _Lanes:
+    """Sends one composed batch over one or more connections (a lane each).
+
+    Each lane takes the next message from the batch, sends it and records the
+    outcome, exactly as a single connection would; with several mailers the
+    lanes run in threads, so one lane's SMTP answers and commits overlap
+    another's work. A lane that meets a stop request, a configuration error or
+    a failed connection halts every lane; what no lane took is given back.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        clock: PassClock,
+        policy: OutboxPolicy,
+        report: SendReport,
+        stop: threading.Event | None,
+        advance: Advance,
+        prepared: list[_Prepared],
+    ) -> None:
+        self._factory, self._clock, self._policy = session_factory, clock, policy
+        self._report, self._stop, self._advance = report, stop, advance
+        self._pending = deque(prepared)
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+        self._crash: BaseException | None = None
+
+    def run(self, mailers: list[Mailer]) -> bool:
+        """Send the batch; False when the pass must stop here."""
+        if len(mailers) == 1:
+            self._guarded(mailers[0])
+        else:
+            threads = [
+                threading.Thread(target=self._guarded, args=(m,), name=f"tracker-smtp-{n}")
+                for n, m in enumerate(mailers)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        if self._pending:
+            release_claims(self._factory, [item.claim for item in self._pending])
+        if self._crash is not None:
+            raise self._crash
+        return not self._halt.is_set()
+
+    def _guarded(self, mailer: Mailer) -> None:
+        try:
+            self._lane(mailer)
+        except BaseException as error:  # a bug: the pass stops, as with one connection
+            self._crash = error
+            self._halt.set()
+
+    def _lane(self, mailer: Mailer) -> None:
+        report = self._report
+        while not self._halt.is_set():
+            if self._stop is not None and self._stop.is_set():
+                report.stopped_early = report.stopped_early or "stop requested"
+                self._halt.set()
+                return
+            try:
+                item = self._pending.popleft()
+            except IndexError:
+                return
+            try:
+                outcome = _send_one(self._factory, mailer, item, self._clock, self._policy, report)
+            except SmtpConfigurationError as error:
+                self._pending.appendleft(item)  # given back with the rest
+                report.configuration_error = report.stopped_early = str(error)
+                # The caller says it (one line from `send-due`, an error in `run`'s log).
+                log.info("action=send.stopped reason=configuration error=%s", error)
+                self._halt.set()
+                return
+            with self._lock:
+                self._advance(1)
+            if outcome is Outcome.CONNECTION_FAILED:
+                with self._lock:
+                    cause = report.retrying[-1]["error"] if report.retrying else "unavailable"
+                    if report.stopped_early is None:
+                        report.stopped_early = f"{cause}; the rest waits for a later pass"
+                self._halt.set()
+                return
 
 
 def _ignore(_n: int = 1) -> None:
