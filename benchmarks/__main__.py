@@ -60,6 +60,9 @@ def measure_database(kind: str, sizes: Sizes, port: int, folder: Path) -> dict[s
         figures["send_naive_per_s"] = sending.send_pass(
             databases.new(template=planned), port, naive=True
         )
+        figures["send_3_connections_per_s"] = sending.send_pass(
+            databases.new(template=planned), port, connections=3
+        )
         figures["send_ratio"] = figures["send_per_s"] / figures["smtp_raw_per_s"]
         sent = databases.new(template=planned)
         sending.send_pass(sent, port)
@@ -92,6 +95,7 @@ def _table(results: dict[str, dict[str, Any]]) -> str:
     add("send pass, one connection (msg/s)", lambda r: f"{r['send_per_s']:.0f}")
     add("send pass / bare smtplib", lambda r: f"{r['send_ratio']:.0%}")
     add("send, a connection per message (msg/s)", lambda r: f"{r['send_naive_per_s']:.0f}")
+    add("send, 3 connections (msg/s)", lambda r: f"{r['send_3_connections_per_s']:.0f}")
     add("ingest, whole intake (replies/s)", lambda r: f"{r['ingest_per_s']:.0f}")
     add("parse a 5 KB reply (per s)", lambda r: f"{r['parse_per_s']:.0f}")
     for peer in first["peer_parse_per_s"]:
