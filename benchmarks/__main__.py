@@ -64,6 +64,10 @@ def measure_database(kind: str, sizes: Sizes, port: int, folder: Path) -> dict[s
             databases.new(template=planned), port, connections=3
         )
         figures["send_ratio"] = figures["send_per_s"] / figures["smtp_raw_per_s"]
+        if kind == "postgresql":
+            figures["send_2_processes_per_s"] = sending.two_processes_per_s(
+                databases.new(template=planned), port
+            )
         sent = databases.new(template=planned)
         sending.send_pass(sent, port)
         figures["ingest_per_s"] = replies.ingest_per_s(sent, sizes.ingest)
@@ -96,6 +100,10 @@ def _table(results: dict[str, dict[str, Any]]) -> str:
     add("send pass / bare smtplib", lambda r: f"{r['send_ratio']:.0%}")
     add("send, a connection per message (msg/s)", lambda r: f"{r['send_naive_per_s']:.0f}")
     add("send, 3 connections (msg/s)", lambda r: f"{r['send_3_connections_per_s']:.0f}")
+    add(
+        "send, 2 processes sharing the outbox (msg/s)",
+        lambda r: f"{r['send_2_processes_per_s']:.0f}" if "send_2_processes_per_s" in r else "-",
+    )
     add("ingest, whole intake (replies/s)", lambda r: f"{r['ingest_per_s']:.0f}")
     add("parse a 5 KB reply (per s)", lambda r: f"{r['parse_per_s']:.0f}")
     for peer in first["peer_parse_per_s"]:

@@ -6,6 +6,9 @@
   (planned beforehand, so the figure is the send path: claim, compose, SMTP,
   record), one connection.
 - `send_naive_per_s`: the same with a new connection for every message.
+- `send_2_processes_per_s` (PostgreSQL): two `send_due` processes sharing
+  one outbox, against `send_per_s`: all the due messages over the time from
+  the first process starting to send to the last one finishing.
 - `send_3_connections_per_s`: the same with three SMTP connections
   (`TRACKER_SMTP_CONNECTIONS=3`).
 """
@@ -13,12 +16,15 @@
 from __future__ import annotations
 
 import smtplib
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Self
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tracker.config import SmtpSettings
 from tracker.db.orm import Reminder
@@ -30,6 +36,8 @@ from tracker.services.planning import plan_due_reminders
 from tracker.services.sending import send_due
 
 from .sink import HOST
+
+ROOT = Path(__file__).resolve().parents[2]
 
 FIRST_PLAN = datetime(2019, 6, 1, tzinfo=UTC)
 FIRST_CHECK_IN = datetime(2019, 6, 24, 2, 0, tzinfo=UTC)  # Mon 10:00 in Beijing
@@ -134,3 +142,30 @@ def smtp_raw(port: int, messages: list[bytes]) -> float:
         for n, raw in enumerate(messages):
             connection.sendmail("followup@example.org", [f"person.{n}@example.cn"], raw)
     return len(messages) / (time.perf_counter() - started)
+
+
+def two_processes_per_s(url: str, port: int) -> float:
+    """Messages a second when two sender processes share the outbox of `url`
+    (PostgreSQL: they split it with SKIP LOCKED)."""
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        due = connection.scalar(select(func.count()).where(Reminder.state == "planned"))
+    engine.dispose()
+    # Each child says when it began and ended sending (after its imports).
+    code = (
+        "import sys, time; from benchmarks.suite.sending import send_pass; "
+        "began = time.time(); send_pass(sys.argv[1], int(sys.argv[2])); "
+        "print(began, time.time())"
+    )
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url, str(port)], cwd=ROOT, stdout=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
+    spans = [child.communicate()[0].split() for child in children]
+    if any(child.returncode != 0 for child in children):
+        raise RuntimeError("a sender process failed")
+    began = min(float(span[0]) for span in spans)
+    ended = max(float(span[1]) for span in spans)
+    return int(due or 0) / (ended - began)
