@@ -161,7 +161,13 @@ class _Lanes:
             for thread in threads:
                 thread.join()
         if self._pending:
-            release_claims(self._factory, [item.claim for item in self._pending])
+            try:
+                release_claims(self._factory, [item.claim for item in self._pending])
+            except Exception as error:
+                if self._crash is None:
+                    raise
+                # The crash is what matters; these claims expire with their lease.
+                log.warning("action=send.release_failed error=%s", error)
         if self._crash is not None:
             raise self._crash
         return not self._halt.is_set()
