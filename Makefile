@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint install wheel-check clean translations
+.PHONY: demo test lint install wheel-check clean translations bench bench-quick
 
 $(BIN)/tracker: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,16 @@ lint: $(BIN)/tracker
 # (each test has its own database and its own servers on free ports).
 test: lint
 	$(BIN)/pytest -n auto
+
+# Every performance figure in one table, on SQLite and PostgreSQL (see
+# docs/performance.md); bench-quick runs the small sizes only. The peer reply
+# parsers are measured when installed: pip install -e '.[bench]'.
+bench: $(BIN)/tracker
+	$(BIN)/python -m benchmarks
+
+bench-quick: $(BIN)/tracker
+	mkdir -p build
+	$(BIN)/python -m benchmarks --quick --json build/bench.json
 
 # After changing a dashboard string: re-extract, merge into the Chinese catalogue
 # (translate what is new), and compile the .mo that is committed beside the .po.

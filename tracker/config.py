@@ -75,6 +75,9 @@ class Settings:
     # The largest attached file kept, and the most kept from one message or page.
     max_attachment_mb: int = DEFAULT_MAX_ATTACHMENT_MB
     max_message_attachments_mb: int = DEFAULT_MAX_MESSAGE_ATTACHMENTS_MB
+    # SMTP connections a send pass uses at once (each in its own thread); the
+    # send rate is shared between them.
+    smtp_connections: int = 1
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
@@ -144,6 +147,9 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
     send_lease = _positive_int(
         "TRACKER_SEND_LEASE", get("TRACKER_SEND_LEASE", str(DEFAULT_SEND_LEASE))
     )
+    smtp_connections = _positive_int(
+        "TRACKER_SMTP_CONNECTIONS", get("TRACKER_SMTP_CONNECTIONS", "1")
+    )
     max_programme_mb = _positive_int(
         "TRACKER_MAX_PROGRAMME_MB",
         get("TRACKER_MAX_PROGRAMME_MB", str(DEFAULT_MAX_PROGRAMME_MB)),
@@ -173,6 +179,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         link_days=link_days,
         max_attachment_mb=max_attachment_mb,
         max_message_attachments_mb=max_message_attachments_mb,
+        smtp_connections=smtp_connections,
     )
 
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
+import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from tracker.cli.json_stream import write_json
 from tracker.cli.progress import progress_bar, wants_progress
 from tracker.cli.runtime import Runtime, parse_now, print_json
 from tracker.cli.tables import format_table, truncate
@@ -17,7 +20,7 @@ from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.limits import ReadingLimits, too_large
 from tracker.services.import_sources import ImportSource, read_import_source
 from tracker.services.importing import import_programme
-from tracker.services.status import programme_status
+from tracker.services.status import programme_status, streamed_status
 
 # A small import lists each change; a larger one (a first import of a big
 # programme) is summarised by kind, with --changes to list every line.
@@ -141,11 +144,16 @@ def read_programme(file: Path, settings: Settings) -> ImportSource:
 def status_command(slug: str | None, as_json: bool) -> None:
     """Where every participant and action stands."""
     runtime = Runtime.from_environment()
+    if as_json:
+        # Streamed: a programme of any size is written participant by participant.
+        with runtime.unit_of_work() as session:
+            programmes = streamed_status(session=session, slug=slug)
+            first = next(programmes, None)  # an unknown slug fails before any output
+            chain = itertools.chain([first], programmes) if first is not None else iter(())
+            write_json({"programmes": chain}, sys.stdout)
+        return
     with runtime.unit_of_work() as session:
         document = programme_status(session=session, slug=slug)
-    if as_json:
-        print_json(document)
-        return
     if not document["programmes"]:
         click.echo("no programmes yet: load one with `tracker import FILE`")
     for programme in document["programmes"]:

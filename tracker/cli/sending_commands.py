@@ -36,11 +36,19 @@ def one_send_pass(
     settings = runtime.settings
     identity = MailIdentity.from_settings(settings)
     runtime.require_current_schema()
+    connections = settings.smtp_connections
+    mailers = [
+        SmtpMailer(
+            settings.smtp,
+            rate_per_minute=settings.send_rate / connections,
+            timeout=settings.smtp_timeout,
+        )
+        for _ in range(connections)
+    ]
     return send_due(
         session_factory=runtime.session_factory,
-        mailer=SmtpMailer(
-            settings.smtp, rate_per_minute=settings.send_rate, timeout=settings.smtp_timeout
-        ),
+        mailer=mailers[0],
+        more_mailers=mailers[1:],
         env=create_mail_environment(),
         identity=identity,
         now=parse_now(now_text) if now_text else SystemClock().now(),

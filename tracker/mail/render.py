@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from babel import Locale
 from babel.dates import format_date, format_interval
@@ -147,6 +148,19 @@ def resolve_language(env: Environment, language: str, kind: ReminderKind) -> str
     "zh-TW" tries zh-TW, then zh, then any shipped zh-* (so a Chinese reader
     gets Chinese rather than English), then en.
     """
+    resolved = _RESOLVED.setdefault(env, {})
+    key = (language, str(kind))
+    if key not in resolved:
+        resolved[key] = _resolve_language(env, language, kind)
+    return resolved[key]
+
+
+# Each environment's answers: listing the templates folder costs more than
+# rendering a message (an environment never reloads templates: auto_reload=False).
+_RESOLVED: WeakKeyDictionary[Environment, dict[tuple[str, str], str]] = WeakKeyDictionary()
+
+
+def _resolve_language(env: Environment, language: str, kind: ReminderKind) -> str:
     shipped = {lang.lower(): lang for lang in template_languages(env)}
     tag = language.strip().replace("_", "-")
     primary = tag.split("-")[0].lower()

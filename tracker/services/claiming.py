@@ -110,43 +110,48 @@ def claim_batch(
     clock: PassClock,
     policy: OutboxPolicy,
 ) -> list[Claim]:
-    """Claim up to `policy.claim_size` due rows; their Message-IDs are recorded with the claim."""
-    claimed: list[Claim] = []
+    """Claim up to `policy.claim_size` due rows; their Message-IDs are recorded with the claim.
+
+    1. Read the ids of the first due rows (locking them, SKIP LOCKED, on PostgreSQL).
+    2. One UPDATE takes those still due at this moment (a lease renewed since
+       they were read is not ours to take): `sending`, one more attempt, a lease.
+    3. One executemany records the Message-ID (and nonce) of rows sent for the
+       first time; a resend keeps the Message-ID of the first try.
+    Committed before anything is sent.
+    """
     with session_factory.begin() as session:
         now = clock.now()
-        candidates = session.execute(
+        candidates = session.scalars(
             due_query(now)
-            .with_only_columns(
-                Reminder.id, Reminder.state, Reminder.attempts, Reminder.nonce, Reminder.message_id
-            )
+            .with_only_columns(Reminder.id)
             .limit(policy.claim_size)
             .with_for_update(skip_locked=True)
         ).all()
-        for reminder_id, state, attempts, nonce, message_id in candidates:
-            if nonce is None and message_id is None:  # inserted without the ORM's default
-                nonce = new_reminder_nonce()
-            won = session.execute(
-                update(Reminder)
-                .where(
-                    Reminder.id == reminder_id,
-                    Reminder.state == state,
-                    Reminder.attempts == attempts,
-                    _due(now),  # a lease renewed since it was read is not ours to take
-                )
-                .values(
-                    state="sending",
-                    attempts=attempts + 1,
-                    lease_expires_at=now + policy.lease,
-                    nonce=nonce,
-                    # Kept once recorded: a resend carries the Message-ID of the first try.
-                    message_id=message_id or identity.message_id(reminder_id, nonce),
-                )
-                .returning(Reminder.id)
-                .execution_options(synchronize_session=False)
-            ).scalar_one_or_none()
-            if won is not None:  # None: another sender took the row since it was read
-                claimed.append(Claim(reminder_id=reminder_id, attempts=attempts + 1))
-    return claimed
+        if not candidates:
+            return []
+        lease_ends = now + policy.lease
+        won = session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(candidates), _due(now))
+            .values(state="sending", attempts=Reminder.attempts + 1, lease_expires_at=lease_ends)
+            .returning(Reminder.id, Reminder.attempts, Reminder.nonce, Reminder.message_id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        first_tries = []
+        for reminder_id, _attempts, nonce, message_id in won:
+            if message_id is None:
+                nonce = nonce or new_reminder_nonce()  # inserted without the ORM's default
+                first_tries.append(
+                    {"id": reminder_id, "nonce": nonce,
+                     "message_id": identity.message_id(reminder_id, nonce)}
+                )  # fmt: skip
+        if first_tries:
+            session.execute(update(Reminder), first_tries)  # by primary key, executemany
+    order = {reminder_id: position for position, reminder_id in enumerate(candidates)}
+    return [
+        Claim(reminder_id=reminder_id, attempts=attempts)
+        for reminder_id, attempts, _nonce, _message_id in sorted(won, key=lambda r: order[r[0]])
+    ]
 
 
 def renew_claim(

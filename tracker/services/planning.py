@@ -46,24 +46,51 @@ class PlanningReport:
 def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
     """Add to the outbox every reminder due at `now`; the caller commits.
 
-    1. Read the participants whose `next_due_at` has come (on PostgreSQL,
-       locked with SKIP LOCKED so that concurrent planners split the work).
+    1. Read the participants whose `next_due_at` has come, a page at a time
+       (on PostgreSQL, locked with SKIP LOCKED so that concurrent planners
+       split the work).
     2. Build the planner's facts for each and ask `rules.due_reminders`.
     3. Insert the planned messages with their items, in batches; a unique
        occurrence key that exists already means another planner won.
     4. Store each participant's new `next_due_at`.
     """
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.next_due_at <= now, Participant.archived_at.is_(None))
-            .order_by(Participant.next_due_at, Participant.id)
-            .options(selectinload(Participant.actions), selectinload(Participant.programme))
-            .with_for_update(skip_locked=True, of=Participant)
+    checked = 0
+    planned: list[planner.PlannedMessage] = []
+    after_id = 0
+    while True:
+        page = list(
+            session.scalars(
+                select(Participant)
+                .where(
+                    Participant.next_due_at <= now,
+                    Participant.archived_at.is_(None),
+                    Participant.id > after_id,
+                )
+                .order_by(Participant.id)
+                .limit(_PAGE)
+                .options(selectinload(Participant.actions), selectinload(Participant.programme))
+                .with_for_update(skip_locked=True, of=Participant)
+            )
         )
-    )
-    if not participants:
-        return PlanningReport(participants_checked=0, planned=())
+        if not page:
+            break
+        after_id = page[-1].id
+        checked += len(page)
+        planned.extend(_plan_page(session, page, now))
+        # Flushed, the page's rows are only weakly held by the session: memory
+        # stays bounded by the page, however many participants are due.
+        session.flush()
+        del page
+    return PlanningReport(participants_checked=checked, planned=tuple(planned))
+
+
+_PAGE = 1000  # participants planned together: reads batched, memory bounded
+
+
+def _plan_page(
+    session: Session, participants: list[Participant], now: datetime
+) -> list[planner.PlannedMessage]:
+    """Steps 2-4 for one page of due participants, in a constant number of queries."""
     history = _history(session, [p.id for p in participants])
     rules_by_programme: dict[int, list[planner.Rule]] = {}
     due: list[tuple[Participant, list[planner.Rule], planner.ParticipantFacts]] = []
@@ -90,8 +117,7 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
         participant.next_due_at = planner.next_due(
             rules, replace(facts, planned_keys=keys), now=now
         )
-    session.flush()
-    return PlanningReport(participants_checked=len(participants), planned=tuple(planned))
+    return planned
 
 
 def participant_facts(

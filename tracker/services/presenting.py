@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,12 @@ def action_lines(
         for a in participant.actions
         if a.archived_at is None and (not open_only or ActionStatus(a.status).is_open)
     ]
-    notes = _last_notes(session, [a.id for a in actions])
+    ids = [a.id for a in actions]
+    preloaded = session.info.get(_NOTES_KEY)
+    if preloaded is not None and preloaded[0].issuperset(ids):
+        notes = preloaded[1]
+    else:
+        notes = _last_notes(session, ids)
     zone = participant.effective_timezone
     return tuple(
         ActionLine(
@@ -56,16 +62,30 @@ def recorded_update(update: Update) -> RecordedUpdate:
     )
 
 
+_NOTES_KEY = "tracker.presenting.last_notes"
+_CHUNK = 500  # ids in one IN (...): well under every database's parameter limit
+
+
+def preload_last_notes(session: Session, participants: Iterable[Participant]) -> None:
+    """Read the last notes of many participants' actions at once, for `action_lines`
+    in this session (a send batch composes many reminders from one read)."""
+    ids = [a.id for participant in participants for a in participant.actions]
+    notes: dict[int, str] = {}
+    for start in range(0, len(ids), _CHUNK):
+        notes.update(_last_notes(session, ids[start : start + _CHUNK]))
+    session.info[_NOTES_KEY] = (frozenset(ids), notes)
+
+
 def _last_notes(session: Session, action_ids: list[int]) -> dict[int, str]:
     notes: dict[int, str] = {}
     if not action_ids:
         return notes
-    rows = session.scalars(
-        select(Update)
+    rows = session.execute(
+        select(Update.action_id, Update.note)
         .where(Update.action_id.in_(action_ids))
         .order_by(Update.at.desc(), Update.id.desc())
     )
-    for update in rows:
-        if update.action_id is not None:
-            notes.setdefault(update.action_id, update.note)
+    for action_id, note in rows:
+        if action_id is not None:
+            notes.setdefault(action_id, note)
     return notes

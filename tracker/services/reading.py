@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import sys
 import traceback
-from collections.abc import Callable, Collection
+import types
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, partial
 from multiprocessing.connection import Connection
@@ -126,7 +129,8 @@ def read_within_budget(
         name="tracker-reader",
         daemon=True,
     )
-    child.start()
+    with _main_module_hidden():
+        child.start()
     sending.close()  # ours is only the reading end: EOF when the child goes away
     try:
         answer, timed_out = _wait_for_answer(receiving, budget_seconds)
@@ -171,6 +175,27 @@ def _stop(child: multiprocessing.process.BaseProcess, *, at_once: bool) -> None:
     if child.is_alive():
         child.kill()
         child.join(timeout=_CHILD_EXIT_SECONDS)
+
+
+@contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Start a child without the program's main module.
+
+    The child needs only this module and the reader, which the fork server has
+    loaded. Told of the main module, multiprocessing imports it again in every
+    child: for the `tracker` script that is the whole CLI (Flask, SQLAlchemy…),
+    hundreds of milliseconds a message instead of a few. (The fork server's own
+    "__main__" preload would do it once, but Python < 3.14 never passes it
+    the main module's path.) The swap lasts while the child's preparation data
+    is gathered; nothing else of the tracker reads `__main__`.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 @cache

@@ -13,13 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tracker.db.orm import Event, Reminder
+from tracker.db.orm import Event, Participant, Reminder
 from tracker.mail.outgoing import MailError, PermanentMailError
 from tracker.services.claiming import Claim, OutboxPolicy, PassClock
-from tracker.services.planning import mark_for_planning
+from tracker.services.planning import REPLAN, mark_for_planning
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,48 @@ class Outcome(StrEnum):
 
 
 def record_sent(session_factory: sessionmaker[Session], claim: Claim, clock: PassClock) -> None:
-    """The server accepted the message: `sent`, now."""
-    _finish(session_factory, claim, clock, state="sent")
+    """The server accepted the message: `sent`, now, whoever holds the claim now.
+
+    Three Core statements in one short transaction (the hot path of a pass):
+    the row, its event, and the participant marked for planning (escalation
+    counts sent reminders).
+    """
+    with session_factory.begin() as session:
+        now = clock.now()
+        done = session.execute(
+            update(Reminder)
+            .where(Reminder.id == claim.reminder_id, Reminder.state == "sending")
+            .values(state="sent", lease_expires_at=None, last_attempt_at=now, last_error=None,
+                    sent_at=now)
+            .returning(Reminder.participant_id, Reminder.programme_id, Reminder.message_id)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()  # fmt: skip
+        if done is None:
+            state = session.scalar(select(Reminder.state).where(Reminder.id == claim.reminder_id))
+            log.warning(
+                "action=reminder.outcome_lost reminder=%s state=%s outcome=sent",
+                claim.reminder_id,
+                state,
+            )
+            return
+        participant_id, programme_id, message_id = done
+        session.execute(
+            insert(Event).values(
+                at=now,
+                action="reminder.sent",
+                participant_id=participant_id,
+                programme_id=programme_id,
+                reminder_id=claim.reminder_id,
+                detail=message_id or "",
+            )
+        )
+        if participant_id is not None:  # not a digest
+            session.execute(
+                update(Participant)
+                .where(Participant.id == participant_id, Participant.archived_at.is_(None))
+                .values(next_due_at=REPLAN)
+                .execution_options(synchronize_session=False)
+            )
 
 
 def record_unsendable(

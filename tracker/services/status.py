@@ -6,6 +6,7 @@ to be retried (`failed_sends`), so that a reminder that gave up is seen.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import select
@@ -18,33 +19,62 @@ from tracker.services.outbox import OutboxEntry, undelivered
 
 def programme_status(*, session: Session, slug: str | None = None) -> dict[str, Any]:
     """The CONTRACT's `tracker status --json` document."""
+    return {
+        "programmes": [
+            {**programme, "participants": list(programme["participants"])}
+            for programme in streamed_status(session=session, slug=slug)
+        ]
+    }
+
+
+def streamed_status(*, session: Session, slug: str | None = None) -> Iterator[dict[str, Any]]:
+    """The programmes of `programme_status`, each with its participants as an iterator
+    that reads them a page at a time (memory bounded by the page, not the programme).
+
+    Raises NotFoundError, before yielding anything, for an unknown slug.
+    """
     query = select(Programme).order_by(Programme.slug)
     if slug is not None:
         query = query.where(Programme.slug == slug)
     programmes = list(session.scalars(query))
     if slug is not None and not programmes:
         raise NotFoundError(f"no programme with slug {slug!r}")
-    return {"programmes": [_programme(p, session=session) for p in programmes]}
+    for programme in programmes:
+        yield {
+            "slug": programme.slug,
+            "name": programme.name,
+            "participants": _participants(programme.id, session=session),
+        }
 
 
-def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.id)
-            .options(selectinload(Participant.actions))
+_PAGE = 500  # participants read together
+
+
+def _participants(programme_id: int, *, session: Session) -> Iterator[dict[str, Any]]:
+    after_id = 0
+    while True:
+        page = list(
+            session.scalars(
+                select(Participant)
+                .where(
+                    Participant.programme_id == programme_id,
+                    Participant.archived_at.is_(None),
+                    Participant.id > after_id,
+                )
+                .order_by(Participant.id)
+                .limit(_PAGE)
+                .options(selectinload(Participant.actions))
+            )
         )
-    )
-    last_updates = _last_update_by_action(
-        [a.id for p in participants for a in p.actions], session=session
-    )
-    troubles = undelivered(session=session, participant_ids=[p.id for p in participants])
-    return {
-        "slug": programme.slug,
-        "name": programme.name,
-        "participants": [
-            {
+        if not page:
+            return
+        after_id = page[-1].id
+        last_updates = _last_update_by_action(
+            [a.id for p in page for a in p.actions], session=session
+        )
+        troubles = undelivered(session=session, participant_ids=[p.id for p in page])
+        for p in page:
+            yield {
                 "email": p.email,
                 "name": p.name,
                 "organisation": p.organisation,
@@ -55,9 +85,6 @@ def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
                 ],
                 "failed_sends": [_failed_send(e) for e in troubles.get(p.id, [])],
             }
-            for p in participants
-        ],
-    }
 
 
 def _action(action: Action, last: Update | None) -> dict[str, Any]:
