@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.core import rules as planner
 from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
+from tracker.core.obsolete import why_obsolete
 from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderItem
 from tracker.db.session import insert_for
@@ -271,3 +272,13 @@ def facts_for(
     """The planner's facts for each participant (actions and programme loaded), by id."""
     history = _history(session, [p.id for p in participants])
     return {p.id: participant_facts(p, *history.get(p.id, ((), frozenset()))) for p in participants}
+
+
+def why_no_longer_wanted(reminder: Reminder, *, session: Session) -> str | None:
+    """Why an outbox row should not be sent after all, on today's facts; None to send it."""
+    participant = reminder.participant
+    if participant is None:  # a digest
+        return None
+    facts = facts_for([participant], session=session)[participant.id]
+    keys = [item.occurrence_key for item in reminder.items]
+    return why_obsolete(ReminderKind(reminder.kind), keys, facts)

@@ -43,10 +43,11 @@ from tracker.services.claiming import (
 from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
 from tracker.services.pausing import resume_due_pauses
-from tracker.services.planning import plan_due_reminders
+from tracker.services.planning import plan_due_reminders, why_no_longer_wanted
 from tracker.services.send_outcomes import (
     Outcome,
     SendReport,
+    record_cancelled,
     record_failure,
     record_sent,
     record_unsendable,
@@ -82,8 +83,11 @@ def send_due(
        claim is a compare-and-set on the row's state (and SKIP LOCKED on
        PostgreSQL), so concurrent senders never share one. Leases are measured
        on the pass's clock: `now` plus the time elapsed since the pass began.
-    3. For each claimed row: compose; renew the claim if it is close to expiry
-       (a claim lost to another sender is not sent); send; commit the outcome.
+    3. For each claimed row: cancel it if the facts it was planned on have
+       changed so that it is no longer wanted (`tracker.core.obsolete`: the
+       participant answered while it waited to be retried, say); compose;
+       renew the claim if it is close to expiry (a claim lost to another
+       sender is not sent); send; commit the outcome.
     4. Repeat until nothing is due. Stop early, giving back the claims not yet
        attempted, when `stop` is set, when the server or connection fails, or
        at a configuration error (then the row in hand is given back too, and
@@ -183,6 +187,12 @@ def _send_one(
             _lost(claim, report)
             return None
         summary = _summary(reminder)
+        obsolete = why_no_longer_wanted(reminder, session=session)
+        if obsolete is not None:
+            # Planned on facts that have changed since (a reply while it was retrying).
+            session.rollback()
+            record_cancelled(session_factory, claim, summary, obsolete, clock, report)
+            return None
         lease_ends = reminder.lease_expires_at
         try:
             message = compose_reminder(
