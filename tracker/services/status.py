@@ -7,6 +7,7 @@ to be retried (`failed_sends`), so that a reminder that gave up is seen.
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -49,6 +50,7 @@ def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
                 "name": p.name,
                 "organisation": p.organisation,
                 "state": p.state,
+                "paused_until": _resume_day(p),
                 "last_reply_at": p.last_reply_at.isoformat() if p.last_reply_at else None,
                 "actions": [
                     _action(a, last_updates.get(a.id)) for a in p.actions if a.archived_at is None
@@ -58,6 +60,14 @@ def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
             for p in participants
         ],
     }
+
+
+def _resume_day(participant: Participant) -> str | None:
+    """The local day a pause with an end resumes on (ISO date), else None."""
+    if participant.paused_until is None:
+        return None
+    zone = ZoneInfo(participant.effective_timezone)
+    return participant.paused_until.astimezone(zone).date().isoformat()
 
 
 def _action(action: Action, last: Update | None) -> dict[str, Any]:
