@@ -30,6 +30,7 @@ from tracker.resources import bundled
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.intake import IntakeResult, ingest
+from tracker.services.review import REASON_WORDS
 from tracker.services.sending import send_due
 
 EXAMPLE = bundled("examples") / "programme.yaml"
@@ -210,7 +211,7 @@ def _bounce(address: str) -> bytes:
 
 def _outcome(result: IntakeResult) -> str:
     if result.state == "held":
-        return f"held for a coordinator ({result.reason})"
+        return f"held for a coordinator: {REASON_WORDS.get(result.reason or '', result.reason)}"
     if result.kind == "auto_reply":
         return "an out-of-office auto-reply: noted, not counted as an answer"
     return result.detail

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.mailflow import send_pass
@@ -239,3 +240,27 @@ def test_error_pages_never_show_a_traceback(world: World) -> None:
 
 def _crash() -> str:
     return str(1 / 0)
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("sender_mismatch", "It came from an address other than the participant"),
+        ("bad_token", "Its reply address does not verify: it answers a reminder from another"),
+        ("unmatched", "It answers no reminder of ours."),
+        ("too_large", "It is larger than the tracker reads, so nobody has read it."),
+        ("unreadable", "Its structure or text could not be read."),
+        ("too_complex", "would take too long or too much memory to read"),
+    ],
+)
+def test_the_review_queue_says_why_a_message_was_held_in_plain_words(
+    world: World, reason: str, words: str
+) -> None:
+    with world.factory.begin() as session:
+        held = session.get(InboundMessage, world.held)
+        assert held is not None
+        held.hold_reason = reason
+    queue = _signed_in(world).get("/programmes/small-programme/review").get_data(as_text=True)
+    why = queue.split("Why it was held", 1)[1].split("</dd>", 1)[0]
+    assert words in html.unescape(why)
+    assert reason not in queue

@@ -52,7 +52,7 @@ def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
         click.echo(status_text(programme))
     click.echo(f"\nHeld for a coordinator (`tracker review`): {len(held)}")
     for row in held:
-        click.echo(f"  {row['id']}: {row['reason']} from {row['from']} — {row['detail']}")
+        click.echo(f"  {row['id']}: from {row['from']}: {row['why']} ({row['detail']})")
     command = _this_command()
     click.echo(
         f"\nTry it yourself: TRACKER_DATABASE_URL=sqlite:///{folder}/demo.db {command} status"
