@@ -264,3 +264,62 @@ def test_the_review_queue_says_why_a_message_was_held_in_plain_words(
     why = queue.split("Why it was held", 1)[1].split("</dd>", 1)[0]
     assert words in html.unescape(why)
     assert reason not in queue
+
+
+def _fail(world: World, participant_id: int, error: str) -> int:
+    with world.factory.begin() as session:
+        reminder = session.scalars(
+            select(Reminder).where(Reminder.participant_id == participant_id).order_by(Reminder.id)
+        ).first()
+        assert reminder is not None
+        reminder.state, reminder.last_error, reminder.attempts = "failed", error, 8
+        return reminder.id
+
+
+def test_a_failed_message_is_shown_in_the_outbox_and_put_back_with_retry(world: World) -> None:
+    anna = _fail(world, world.anna, "gave up after 8 attempts: 451 mailbox busy")
+    client = _signed_in(world)
+    page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
+    assert "gave up after 8 attempts: 451 mailbox busy" in page
+    assert "Retry 1 failed message" in page
+    assert f'action="/programmes/small-programme/outbox/{anna}/retry"' in page
+    response = client.post(f"/programmes/small-programme/outbox/{anna}/retry")
+    assert response.status_code == 302
+    page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
+    assert "1 message put back in the outbox: it is sent on the next sending pass." in page
+    assert "failed message" not in page
+    assert f"/outbox/{anna}/retry" not in page
+    with world.factory() as session:
+        row = session.get(Reminder, anna)
+        assert row is not None
+        assert (row.state, row.attempts) == ("planned", 0)
+        event = session.scalars(select(Event).where(Event.action == "reminder.requeued")).one()
+        assert event.actor == "coordinator:officer@example.org"
+    # Sent on the next pass.
+    sent = send_pass(world.factory, world.clock.moment)
+    assert sum("anna@example.org" in str(m["To"]) for m in sent) == 1
+
+
+def test_retrying_all_failed_messages_puts_back_only_this_programmes(world: World) -> None:
+    wang = _fail(world, world.wang, "550 no such user")
+    olga = _fail(world, world.olga, "550 no such user")
+    client = _signed_in(world)
+    client.get("/programmes/small-programme/outbox")
+    response = client.post("/programmes/small-programme/outbox/retry-failed")
+    assert response.status_code == 302
+    with world.factory() as session:
+        assert {r.id: r.state for r in session.scalars(select(Reminder))}[wang] == "planned"
+        assert {r.id: r.state for r in session.scalars(select(Reminder))}[olga] == "failed"
+
+
+def test_a_message_that_has_not_failed_is_not_retried(world: World) -> None:
+    client = _signed_in(world)
+    with world.factory() as session:
+        sent = session.scalars(
+            select(Reminder).where(Reminder.participant_id == world.anna, Reminder.state == "sent")
+        ).first()
+        assert sent is not None
+    client.get("/programmes/small-programme/outbox")
+    client.post(f"/programmes/small-programme/outbox/{sent.id}/retry")
+    page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
+    assert f"message {sent.id} is sent, not failed: only failed messages can be retried" in page
