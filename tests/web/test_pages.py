@@ -323,3 +323,45 @@ def test_a_message_that_has_not_failed_is_not_retried(world: World) -> None:
     client.post(f"/programmes/small-programme/outbox/{sent.id}/retry")
     page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
     assert f"message {sent.id} is sent, not failed: only failed messages can be retried" in page
+
+
+def test_a_participants_address_is_changed_from_their_page_and_their_history_stays(
+    world: World,
+) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.wang}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Change their address" in page
+    response = client.post(f"{url}/change-email", {"email": "Wang.New@Example.cn"})
+    assert response.status_code == 302
+    page = html.unescape(client.get(url).get_data(as_text=True))
+    assert (
+        "wang.xiaoming@example.org is now wang.new@example.cn; their history stays with them."
+        in page
+    )
+    assert "wang.new@example.cn" in page
+    assert "in progress 60%" in page  # the updates recorded under the old address
+    assert "Address changed" in page  # on the timeline
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("anna@example.org", "anna@example.org is already the address of Anna Keller"),
+        ("not an address", "the new address: "),
+        ("", "Write the participant&#39;s new address."),
+    ],
+)
+def test_a_change_of_address_that_cannot_be_is_refused_and_changes_nothing(
+    world: World, address: str, said: str
+) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.wang}"
+    client.get(url)
+    client.post(f"{url}/change-email", {"email": address})
+    page = client.get(url).get_data(as_text=True)
+    assert said in page
+    with world.factory() as session:
+        wang = session.get(Participant, world.wang)
+        assert wang is not None
+        assert wang.email == "wang.xiaoming@example.org"
