@@ -147,4 +147,5 @@ def _days(values: Mapping[str, str]) -> int:
 
 
 def _holiday_language() -> str:
-    return "zh_CN" if str(get_locale()) == "zh_CN" else "en_US"
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en_US"
