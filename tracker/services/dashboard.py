@@ -25,6 +25,7 @@ from tracker.db.orm import (
     programme_coordinators,
 )
 from tracker.services.review_queue import review_queue
+from tracker.services.roster import current_participants
 
 # Silent: this many reminders in a row without a reply, when the programme
 # has no escalation rule to say how many.
@@ -153,14 +154,7 @@ def programme_overview(
 ) -> ProgrammeOverview:
     """Everything the programme's overview page shows, as of `now`."""
     today = now.astimezone(ZoneInfo(programme.timezone)).date()
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.id)
-            .options(selectinload(Participant.actions))
-        )
-    )
+    participants = current_participants(programme.id, session=session)
     actions = [(p, a) for p in participants for a in p.actions if a.archived_at is None]
     open_actions = [(p, a) for p, a in actions if ActionStatus(a.status).is_open]
     overdue = [_action_row(p, a, today) for p, a in open_actions if a.due_on < today]

@@ -10,11 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from tracker.db.orm import Action, Participant, Programme, Update
 from tracker.errors import NotFoundError
 from tracker.services.outbox import OutboxEntry, undelivered
+from tracker.services.roster import current_participants
 
 
 def programme_status(*, session: Session, slug: str | None = None) -> dict[str, Any]:
@@ -29,14 +30,7 @@ def programme_status(*, session: Session, slug: str | None = None) -> dict[str, 
 
 
 def _programme(programme: Programme, *, session: Session) -> dict[str, Any]:
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.id)
-            .options(selectinload(Participant.actions))
-        )
-    )
+    participants = current_participants(programme.id, session=session)
     last_updates = _last_update_by_action(
         [a.id for p in participants for a in p.actions], session=session
     )
