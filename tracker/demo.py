@@ -20,10 +20,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.db.migrate import upgrade
+from tracker.db.orm import Coordinator
 from tracker.db.session import make_engine, make_session_factory
+from tracker.errors import TrackerError
 from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
 from tracker.resources import bundled
@@ -106,6 +109,12 @@ REPLIES = (
 )
 
 
+# Who the demo's mail comes from; the dashboard it serves says the same.
+DEMO_FROM_ADDRESS = "followup@iclei-eastasia.example.org"
+DEMO_FROM = f"ICLEI East Asia <{DEMO_FROM_ADDRESS}>"
+DEMO_REPLY_ADDRESS = "followup+{token}@iclei-eastasia.example.org"
+
+
 def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]:
     """Play the story in `folder` (a fresh demo.db and outbox/); return the database."""
     outbox = folder / "outbox"
@@ -116,9 +125,9 @@ def run_demo(folder: Path, echo: Callable[[str], None]) -> sessionmaker[Session]
     upgrade(engine)
     factory = make_session_factory(engine)
     identity = MailIdentity(
-        from_header="ICLEI East Asia <followup@iclei-eastasia.example.org>",
-        from_address="followup@iclei-eastasia.example.org",
-        reply_pattern="followup+{token}@iclei-eastasia.example.org",
+        from_header=DEMO_FROM,
+        from_address=DEMO_FROM_ADDRESS,
+        reply_pattern=DEMO_REPLY_ADDRESS,
         secret_key=secrets.token_urlsafe(32),
     )
     env = create_mail_environment()
@@ -215,3 +224,11 @@ def _outcome(result: IntakeResult) -> str:
     if result.kind == "auto_reply":
         return "an out-of-office auto-reply: noted, not counted as an answer"
     return result.detail
+
+
+def demo_coordinator(*, session: Session) -> Coordinator:
+    """Whom the demo's dashboard signs in: the example programme's first coordinator."""
+    coordinator = session.scalars(select(Coordinator).order_by(Coordinator.id)).first()
+    if coordinator is None:
+        raise TrackerError("the demo programme has no coordinator to sign in as")
+    return coordinator

@@ -14,13 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from tracker.cli.programme_commands import status_text
 from tracker.clock import FixedClock
 from tracker.config import settings_from_values
-from tracker.demo import LAST_DAY, run_demo
-from tracker.services.passwords import find_coordinator, set_password
+from tracker.demo import (
+    DEMO_FROM,
+    DEMO_REPLY_ADDRESS,
+    LAST_DAY,
+    demo_coordinator,
+    run_demo,
+)
+from tracker.services.passwords import set_password
 from tracker.services.review import held_messages
 from tracker.services.status import programme_status
-
-# The demo's sign-in: the example programme's first coordinator.
-DEMO_COORDINATOR = "li.na@citynetwork.example.org"
 
 
 @click.command("demo")
@@ -69,14 +72,16 @@ def _serve_dashboard(folder: Path, factory: sessionmaker[Session], *, host: str,
 
     password = secrets.token_urlsafe(9)
     with factory.begin() as session:
-        coordinator = find_coordinator(DEMO_COORDINATOR, session=session)
+        # The sign-in: the example programme's first coordinator.
+        coordinator = demo_coordinator(session=session)
         set_password(coordinator, password, session=session, now=LAST_DAY, actor="demo")
+        sign_in = coordinator.email
     settings = settings_from_values(
         {
             "TRACKER_DATABASE_URL": f"sqlite:///{folder / 'demo.db'}",
             "TRACKER_SECRET_KEY": secrets.token_urlsafe(32),
-            "TRACKER_FROM": "Programme Office <followup@citynetwork.example.org>",
-            "TRACKER_REPLY_ADDRESS": "followup+{token}@citynetwork.example.org",
+            "TRACKER_FROM": DEMO_FROM,
+            "TRACKER_REPLY_ADDRESS": DEMO_REPLY_ADDRESS,
         }
     )
     # The story ends on its last day: the dashboard shows the programme as of then.
@@ -84,7 +89,7 @@ def _serve_dashboard(folder: Path, factory: sessionmaker[Session], *, host: str,
     shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"\nThe coordinators' dashboard, as on {LAST_DAY.day} {LAST_DAY:%B %Y}: http://{shown}:{port}/\n"
-        f"  sign in as {DEMO_COORDINATOR} with the password {password}\n"
+        f"  sign in as {sign_in} with the password {password}\n"
         "  (Ctrl+C stops it; `--no-serve` skips it)"
     )
     serve_wsgi(app, host=host, port=port)
