@@ -73,6 +73,9 @@ def test_every_main_page_reads_well_in_both_languages_and_widths(
             expect(page.locator("html")).to_have_attribute("lang", language)
             words = english if language == "en" else chinese
             expect(page.locator("main")).to_contain_text(words)
+            if name == "preview":  # the HTML part, in its sandboxed frame
+                frame = page.frame_locator("iframe.preview-frame")
+                expect(frame.locator("body")).to_contain_text("Dear Anna Keller,")
             if name not in ("message", "edit"):
                 expect(page.locator("main")).to_contain_text("Small test programme")
             _shoot(page, artefacts, f"30-{name}-{language}")
