@@ -8,9 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.mailflow import send_pass
+from tests.conftest import TEST_SECRET_KEY
+from tests.mailflow import reply_to, send_pass
 from tests.web.conftest import HOSTILE, World
 from tracker.db.orm import Event, InboundMessage, Participant, Reminder
+from tracker.services.intake import ingest
 
 
 def _signed_in(world: World):  # type: ignore[no-untyped-def]
@@ -365,3 +367,30 @@ def test_a_change_of_address_that_cannot_be_is_refused_and_changes_nothing(
         wang = session.get(Participant, world.wang)
         assert wang is not None
         assert wang.email == "wang.xiaoming@example.org"
+
+
+def test_the_overview_lists_the_questions_participants_asked(world: World) -> None:
+    client = _signed_in(world)
+    page = client.get("/programmes/small-programme").get_data(as_text=True)
+    assert "No participant has asked anything." in page
+    # Anna is reminded now and answers with a question.
+    url = f"/programmes/small-programme/participants/{world.anna}"
+    client.get(url)
+    client.post(f"{url}/remind", {"nonce": "question-test-1"})
+    (reminder,) = [m for m in send_pass(world.factory, world.clock.moment) if "anna@" in m["To"]]
+    ingest(
+        reply_to(
+            reminder,
+            "1: in progress 20%\nCould you send me the peer-city template?",
+            message_id="<anna-question@example.org>",
+        ),
+        session_factory=world.factory,
+        secret_key=TEST_SECRET_KEY,
+        source="pipe",
+        now=world.clock.moment + timedelta(hours=1),
+    )
+    page = html.unescape(client.get("/programmes/small-programme").get_data(as_text=True))
+    questions = page.split('id="questions"', 1)[1].split("</section>", 1)[0]
+    assert "Anna Keller" in questions
+    assert "Could you send me the peer-city template?" in questions
+    assert "No participant has asked anything." not in page

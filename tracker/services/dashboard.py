@@ -24,6 +24,7 @@ from tracker.db.orm import (
     Update,
     programme_coordinators,
 )
+from tracker.services.questions import QuestionRow, recent_questions
 from tracker.services.review_queue import review_queue
 from tracker.services.roster import current_participants
 
@@ -132,6 +133,7 @@ class ProgrammeOverview:
     overdue: tuple[ActionRow, ...]
     silent: tuple[SilentParticipant, ...]
     recent_replies: tuple[ReplyRow, ...]
+    questions: tuple[QuestionRow, ...]  # the latest questions participants asked
     send_problems: tuple[SendProblem, ...]
     participants: tuple[ParticipantRow, ...]
 
@@ -194,6 +196,7 @@ def programme_overview(
         overdue=tuple(sorted(overdue, key=lambda r: (r.due_on, r.participant_name, r.ref))),
         silent=silent,
         recent_replies=_recent_replies(participants, session=session),
+        questions=recent_questions(participants, session=session),
         send_problems=problems,
         participants=tuple(
             ParticipantRow(
