@@ -154,8 +154,9 @@ def test_a_held_message_is_listed_shown_and_assigned_in_words(env: dict[str, str
     )
     held = tracker("ingest", "--now", LATER, env=env, input=raw)
     assert held.stdout.strip() == (
-        "message 1: held for review (sender_mismatch): sent by wang.private@example.net, "
-        f"reminder 1 went to {WANG}"
+        "message 1: held for review: the sender is not the participant the reminder went "
+        "to, or the sender's address could not be read unambiguously (sent by "
+        f"wang.private@example.net, reminder 1 went to {WANG})"
     )
     listed = tracker("review", env=env)
     assert listed.code == 0
