@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.core.model import ActionStatus
 from tracker.db.migrate import upgrade
-from tracker.db.orm import Participant
+from tracker.db.orm import Coordinator, Participant
 from tracker.db.session import make_engine, make_session_factory
+from tracker.errors import TrackerError
 from tracker.inbound.attachments import AttachedFile
 from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
@@ -35,6 +36,7 @@ from tracker.services.attachments import AttachmentLimits
 from tracker.services.composing import MailIdentity
 from tracker.services.importing import import_programme
 from tracker.services.intake import IntakeResult, ingest
+from tracker.services.review import REASON_WORDS
 from tracker.services.sending import send_due
 from tracker.services.web_answers import RowInput, open_actions, record_page_answer
 
@@ -111,6 +113,11 @@ REPLIES = (
 )
 
 
+# Who the demo's mail comes from; the dashboard it serves says the same.
+DEMO_FROM_ADDRESS = "followup@iclei-eastasia.example.org"
+DEMO_FROM = f"ICLEI East Asia <{DEMO_FROM_ADDRESS}>"
+DEMO_REPLY_ADDRESS = "followup+{token}@iclei-eastasia.example.org"
+
 # Where `tracker demo` serves the dashboard by default: the reminders' personal links.
 DEMO_PUBLIC_URL = "http://127.0.0.1:8000"
 # The story spans half a year; its links must still open on the dashboard's last day.
@@ -139,9 +146,9 @@ def run_demo(
     upgrade(engine)
     factory = make_session_factory(engine)
     identity = MailIdentity(
-        from_header="ICLEI East Asia <followup@iclei-eastasia.example.org>",
-        from_address="followup@iclei-eastasia.example.org",
-        reply_pattern="followup+{token}@iclei-eastasia.example.org",
+        from_header=DEMO_FROM,
+        from_address=DEMO_FROM_ADDRESS,
+        reply_pattern=DEMO_REPLY_ADDRESS,
         secret_key=secret_key or secrets.token_urlsafe(32),
         public_url=public_url,
         link_days=DEMO_LINK_DAYS,
@@ -266,7 +273,15 @@ def _bounce(address: str) -> bytes:
 
 def _outcome(result: IntakeResult) -> str:
     if result.state == "held":
-        return f"held for a coordinator ({result.reason})"
+        return f"held for a coordinator: {REASON_WORDS.get(result.reason or '', result.reason)}"
     if result.kind == "auto_reply":
         return "an out-of-office auto-reply: noted, not counted as an answer"
     return result.detail
+
+
+def demo_coordinator(*, session: Session) -> Coordinator:
+    """Whom the demo's dashboard signs in: the example programme's first coordinator."""
+    coordinator = session.scalars(select(Coordinator).order_by(Coordinator.id)).first()
+    if coordinator is None:
+        raise TrackerError("the demo programme has no coordinator to sign in as")
+    return coordinator

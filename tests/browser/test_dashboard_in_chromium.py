@@ -14,13 +14,17 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 def _shoot(page: Page, folder: Path, name: str) -> None:
-    page.set_viewport_size(DESKTOP)
-    page.screenshot(path=str(folder / f"{name}-desktop.png"), full_page=True)
-    page.set_viewport_size(PHONE)
-    page.screenshot(path=str(folder / f"{name}-360.png"), full_page=True)
-    # At 360 px nothing may be wider than the screen (no sideways scrolling).
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE["width"], f"{name} is {width}px wide at 360px"
+    for size, suffix in ((DESKTOP, "desktop"), (PHONE, "360")):
+        # A viewport as tall as the page, rather than `full_page`: Chromium leaves
+        # a sandboxed frame (the email preview) blank in a full-page capture.
+        page.set_viewport_size(size)
+        height = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": size["width"], "height": max(size["height"], height)})
+        page.screenshot(path=str(folder / f"{name}-{suffix}.png"))
+        if size is PHONE:
+            # At 360 px nothing may be wider than the screen (no sideways scrolling).
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{name} is {width}px wide at 360px"
     page.set_viewport_size(DESKTOP)
 
 

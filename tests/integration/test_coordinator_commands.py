@@ -79,3 +79,47 @@ def test_opting_out_by_a_coordinator_shows_in_status(env: dict[str, str]) -> Non
     assert {p["email"]: p["state"] for p in people}[WANG] == "opted_out"
     missing = run_tracker("participant", "pause", "nobody@example.org", env=env)
     assert (missing.code, missing.stderr.strip()) == (1, "error: no participant nobody@example.org")
+
+
+def test_a_participant_paused_until_a_day_is_followed_up_again_from_that_day(
+    env: dict[str, str],
+) -> None:
+    paused = run_tracker(
+        "participant", "pause", WANG, "--until", "2019-07-20", "--now", CHECK_IN, env=env
+    )
+    assert (paused.code, paused.stdout.strip()) == (
+        0,
+        f"{WANG} is now paused until 2019-07-20 (follow-up resumes that day, 00:00 Asia/Shanghai)",
+    )
+    status = run_tracker("status", env=env).stdout
+    assert f"王晓明 <{WANG}>  paused until 2019-07-20, last reply: never" in status
+    people = run_tracker("status", "--json", env=env).json()["programmes"][0]["participants"]
+    assert {p["email"]: p["paused_until"] for p in people} == {
+        WANG: "2019-07-20",
+        "anna@example.org": None,
+    }
+    sent = run_tracker("send-due", "--now", CHECK_IN, "--json", env=env).json()["sent"]
+    assert WANG not in [s["participant"] for s in sent]
+    later = run_tracker("send-due", "--now", "2019-07-23T08:00:00+00:00", "--json", env=env)
+    assert WANG in [s["participant"] for s in later.json()["sent"]]
+    assert f"王晓明 <{WANG}>  active," in run_tracker("status", env=env).stdout
+
+
+@pytest.mark.parametrize(
+    ("until", "said"),
+    [
+        ("2019-06-24", "error: the day to resume on must be after today (2019-06-24 is not)"),
+        ("2019-06-01", "error: the day to resume on must be after today (2019-06-01 is not)"),
+    ],
+)
+def test_a_pause_must_end_after_today(env: dict[str, str], until: str, said: str) -> None:
+    paused = run_tracker("participant", "pause", WANG, "--until", until, "--now", CHECK_IN, env=env)
+    assert (paused.code, paused.stderr.strip()) == (1, said)
+    people = run_tracker("status", "--json", env=env).json()["programmes"][0]["participants"]
+    assert {p["email"]: p["state"] for p in people}[WANG] == "active"
+
+
+def test_a_pause_day_that_is_not_a_date_is_bad_usage(env: dict[str, str]) -> None:
+    paused = run_tracker("participant", "pause", WANG, "--until", "next week", env=env)
+    assert paused.code == 2
+    assert "'next week' does not match the format '%Y-%m-%d'" in paused.stderr

@@ -154,15 +154,14 @@ def test_a_held_message_is_listed_shown_and_assigned_in_words(env: dict[str, str
     )
     held = tracker("ingest", "--now", LATER, env=env, input=raw)
     assert held.stdout.strip() == (
-        "message 1: held for review (sender_mismatch): sent by wang.private@example.net, "
-        f"reminder 1 went to {WANG}"
+        "message 1: held for review: the sender is not the participant the reminder went "
+        "to, or the sender's address could not be read unambiguously (sent by "
+        f"wang.private@example.net, reminder 1 went to {WANG})"
     )
     listed = tracker("review", env=env)
     assert listed.code == 0
     lines = listed.stdout.splitlines()
-    assert re.match(
-        r"^\s+1  2019-06-24T09:00  sender_mismatch  wang\.private@example\.net  ", lines[0]
-    )
+    assert re.match(r"^\s+1  2019-06-24T09:00  wang\.private@example\.net  ", lines[0])
     assert lines[1] == (
         "       why: the sender is not the participant the reminder went to, or the sender's "
         "address could not be read unambiguously"
@@ -170,7 +169,8 @@ def test_a_held_message_is_listed_shown_and_assigned_in_words(env: dict[str, str
     shown = tracker("review", "show", "1", env=env)
     assert shown.code == 0
     out = shown.stdout.splitlines()
-    assert out[0] == "message 1: held (sender_mismatch)"
+    assert out[0] == "message 1: held for review"
+    assert "sender_mismatch" not in listed.stdout + shown.stdout  # words, not codes
     assert "From:      Wang Xiaoming <wang.private@example.net>" in out
     assert any(line.startswith("To:        followup+") for line in out)
     # The escape sequences in the reply are shown, not obeyed by the terminal.
@@ -251,7 +251,7 @@ def test_reprocess_exits_1_when_a_message_fails_and_it_waits_in_review(
     assert failing.stdout.splitlines()[-1] == "1 message(s) processed, 1 failed"
     assert failing.stderr.strip() == "error: 1 message(s) failed: 1"
     listed = tracker("review", env=env).stdout.splitlines()
-    assert re.match(r"^\s+1  2019-06-24T09:00  failed ", listed[0])
+    assert re.match(r"^\s+1  2019-06-24T09:00  \S+@", listed[0])
     assert listed[1].startswith("       why: processing it failed (an error in the tracker or")
     as_json = tracker("reprocess", "1", "--json", env=env)
     assert as_json.code == 1

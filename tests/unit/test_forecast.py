@@ -152,3 +152,7 @@ def test_public_holidays_are_named_in_the_language_asked() -> None:
         (date(2019, 10, 1), "National Day")
     ]
     assert public_holidays(None, date(2019, 10, 1), date(2019, 10, 7)) == []
+    # Germany's holidays have no Chinese names: English, not German, for a Chinese reader.
+    assert public_holidays("DE", date(2019, 12, 25), date(2019, 12, 25), language="zh_CN") == [
+        (date(2019, 12, 25), "Christmas Day")
+    ]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import shlex
+import shutil
+import subprocess
+import sys
 from io import BytesIO
 from pathlib import Path
 
@@ -52,3 +57,27 @@ def test_the_committed_mo_is_the_compiled_po() -> None:
         source = pairs(read_po(po))
     compiled = pairs(read_mo(BytesIO((CATALOGUE / "messages.mo").read_bytes())))
     assert compiled == source, "recompile: pybabel compile -d tracker/web/translations"
+
+
+def test_make_translations_runs_and_leaves_a_complete_catalogue(tmp_path: Path) -> None:
+    """The Makefile's recipe, run on a copy of the catalogue: every command is valid
+    for the installed pybabel, and a catalogue that is up to date stays complete."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntranslations:", 1)[1].splitlines()[1:]
+    commands = [line.strip() for line in itertools.takewhile(lambda x: x[:1] == "\t", recipe)]
+    assert [c.split()[1] for c in commands if "pybabel" in c] == ["extract", "update", "compile"]
+    shutil.copytree(ROOT / "tracker/web/translations", tmp_path / "translations")
+    bin_dir = str(Path(sys.executable).parent)
+    for command in commands:
+        line = (
+            command.replace("$(BIN)", bin_dir)
+            .replace("build/", f"{tmp_path}/")
+            .replace("tracker/web/translations", str(tmp_path / "translations"))
+        )
+        if line.startswith("mkdir"):
+            continue
+        done = subprocess.run(shlex.split(line), cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, f"{line}\n{done.stderr}"
+    assert "(100%) translated" in done.stderr
+    with (tmp_path / "translations/zh_Hans_CN/LC_MESSAGES/messages.po").open("rb") as po:
+        assert not [m.id for m in read_po(po) if m.id and (m.fuzzy or not all(m.string))]

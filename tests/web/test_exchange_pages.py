@@ -53,3 +53,14 @@ def test_the_report_has_its_figures_as_text_and_charts(world: World) -> None:
     assert "北京市西城区生态环境局" in body  # progress by organisation
     assert "June 2019" in body  # the month of the replies, in the timeline
     assert HOSTILE not in body  # escaped wherever it shows
+
+
+def test_the_report_in_chinese_writes_months_as_chinese_does(world: World) -> None:
+    client = world.client()
+    client.sign_in("officer@example.org")
+    client.get("/programmes")
+    client.post("/language", {"language": "zh_CN"}, headers={"Referer": "http://localhost/"})
+    body = client.get(f"/programmes/{SLUG}/report").get_data(as_text=True)
+    assert "2019年6月" in body  # the timeline's month, in the chart and the table
+    assert "六月 2019" not in body
+    assert "6月 2019" not in body

@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
-from tests.mailflow import send_pass
+from tests.conftest import TEST_SECRET_KEY
+from tests.mailflow import reply_to, send_pass
 from tests.web.conftest import HOSTILE, World
 from tracker.db.orm import Event, InboundMessage, Participant, Reminder
+from tracker.services.intake import ingest
 
 
 def _signed_in(world: World):  # type: ignore[no-untyped-def]
@@ -239,3 +242,155 @@ def test_error_pages_never_show_a_traceback(world: World) -> None:
 
 def _crash() -> str:
     return str(1 / 0)
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("sender_mismatch", "It came from an address other than the participant"),
+        ("bad_token", "Its reply address does not verify: it answers a reminder from another"),
+        ("unmatched", "It answers no reminder of ours."),
+        ("too_large", "It is larger than the tracker reads, so nobody has read it."),
+        ("unreadable", "Its structure or text could not be read."),
+        ("too_complex", "would take too long or too much memory to read"),
+    ],
+)
+def test_the_review_queue_says_why_a_message_was_held_in_plain_words(
+    world: World, reason: str, words: str
+) -> None:
+    with world.factory.begin() as session:
+        held = session.get(InboundMessage, world.held)
+        assert held is not None
+        held.hold_reason = reason
+    queue = _signed_in(world).get("/programmes/small-programme/review").get_data(as_text=True)
+    why = queue.split("Why it was held", 1)[1].split("</dd>", 1)[0]
+    assert words in html.unescape(why)
+    assert reason not in queue
+
+
+def _fail(world: World, participant_id: int, error: str) -> int:
+    with world.factory.begin() as session:
+        reminder = session.scalars(
+            select(Reminder).where(Reminder.participant_id == participant_id).order_by(Reminder.id)
+        ).first()
+        assert reminder is not None
+        reminder.state, reminder.last_error, reminder.attempts = "failed", error, 8
+        return reminder.id
+
+
+def test_a_failed_message_is_shown_in_the_outbox_and_put_back_with_retry(world: World) -> None:
+    anna = _fail(world, world.anna, "gave up after 8 attempts: 451 mailbox busy")
+    client = _signed_in(world)
+    page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
+    assert "gave up after 8 attempts: 451 mailbox busy" in page
+    assert "Retry 1 failed message" in page
+    assert f'action="/programmes/small-programme/outbox/{anna}/retry"' in page
+    response = client.post(f"/programmes/small-programme/outbox/{anna}/retry")
+    assert response.status_code == 302
+    page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
+    assert "1 message put back in the outbox: it is sent on the next sending pass." in page
+    assert "failed message" not in page
+    assert f"/outbox/{anna}/retry" not in page
+    with world.factory() as session:
+        row = session.get(Reminder, anna)
+        assert row is not None
+        assert (row.state, row.attempts) == ("planned", 0)
+        event = session.scalars(select(Event).where(Event.action == "reminder.requeued")).one()
+        assert event.actor == "coordinator:officer@example.org"
+    # Sent on the next pass.
+    sent = send_pass(world.factory, world.clock.moment)
+    assert sum("anna@example.org" in str(m["To"]) for m in sent) == 1
+
+
+def test_retrying_all_failed_messages_puts_back_only_this_programmes(world: World) -> None:
+    wang = _fail(world, world.wang, "550 no such user")
+    olga = _fail(world, world.olga, "550 no such user")
+    client = _signed_in(world)
+    client.get("/programmes/small-programme/outbox")
+    response = client.post("/programmes/small-programme/outbox/retry-failed")
+    assert response.status_code == 302
+    with world.factory() as session:
+        assert {r.id: r.state for r in session.scalars(select(Reminder))}[wang] == "planned"
+        assert {r.id: r.state for r in session.scalars(select(Reminder))}[olga] == "failed"
+
+
+def test_a_message_that_has_not_failed_is_not_retried(world: World) -> None:
+    client = _signed_in(world)
+    with world.factory() as session:
+        sent = session.scalars(
+            select(Reminder).where(Reminder.participant_id == world.anna, Reminder.state == "sent")
+        ).first()
+        assert sent is not None
+    client.get("/programmes/small-programme/outbox")
+    client.post(f"/programmes/small-programme/outbox/{sent.id}/retry")
+    page = client.get("/programmes/small-programme/outbox").get_data(as_text=True)
+    assert f"message {sent.id} is sent, not failed: only failed messages can be retried" in page
+
+
+def test_a_participants_address_is_changed_from_their_page_and_their_history_stays(
+    world: World,
+) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.wang}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Change their address" in page
+    response = client.post(f"{url}/change-email", {"email": "Wang.New@Example.cn"})
+    assert response.status_code == 302
+    page = html.unescape(client.get(url).get_data(as_text=True))
+    assert (
+        "wang.xiaoming@example.org is now wang.new@example.cn; their history stays with them."
+        in page
+    )
+    assert "wang.new@example.cn" in page
+    assert "in progress 60%" in page  # the updates recorded under the old address
+    assert "Address changed" in page  # on the timeline
+
+
+@pytest.mark.parametrize(
+    ("address", "said"),
+    [
+        ("anna@example.org", "anna@example.org is already the address of Anna Keller"),
+        ("not an address", "the new address: "),
+        ("", "Write the participant&#39;s new address."),
+    ],
+)
+def test_a_change_of_address_that_cannot_be_is_refused_and_changes_nothing(
+    world: World, address: str, said: str
+) -> None:
+    client = _signed_in(world)
+    url = f"/programmes/small-programme/participants/{world.wang}"
+    client.get(url)
+    client.post(f"{url}/change-email", {"email": address})
+    page = client.get(url).get_data(as_text=True)
+    assert said in page
+    with world.factory() as session:
+        wang = session.get(Participant, world.wang)
+        assert wang is not None
+        assert wang.email == "wang.xiaoming@example.org"
+
+
+def test_the_overview_lists_the_questions_participants_asked(world: World) -> None:
+    client = _signed_in(world)
+    page = client.get("/programmes/small-programme").get_data(as_text=True)
+    assert "No participant has asked anything." in page
+    # Anna is reminded now and answers with a question.
+    url = f"/programmes/small-programme/participants/{world.anna}"
+    client.get(url)
+    client.post(f"{url}/remind", {"nonce": "question-test-1"})
+    (reminder,) = [m for m in send_pass(world.factory, world.clock.moment) if "anna@" in m["To"]]
+    ingest(
+        reply_to(
+            reminder,
+            "1: in progress 20%\nCould you send me the peer-city template?",
+            message_id="<anna-question@example.org>",
+        ),
+        session_factory=world.factory,
+        secret_key=TEST_SECRET_KEY,
+        source="pipe",
+        now=world.clock.moment + timedelta(hours=1),
+    )
+    page = html.unescape(client.get("/programmes/small-programme").get_data(as_text=True))
+    questions = page.split('id="questions"', 1)[1].split("</section>", 1)[0]
+    assert "Anna Keller" in questions
+    assert "Could you send me the peer-city template?" in questions
+    assert "No participant has asked anything." not in page

@@ -120,3 +120,13 @@ def test_a_rule_can_be_added_and_removed(world: World) -> None:
         ("escalate", None),
         ("before_due", 14),
     ]
+
+
+def test_a_chinese_reader_sees_the_holidays_named_in_chinese(world: World) -> None:
+    client = world.client()
+    client.sign_in("officer@example.org")
+    client.get("/programmes")
+    client.post("/language", {"language": "zh_CN"}, headers={"Referer": "http://localhost/"})
+    body = client.get(URL).get_data(as_text=True)
+    assert "2019年9月13日 中秋节" in body
+    assert "Mid-Autumn Festival" not in body

@@ -3,6 +3,8 @@ opt-out and change-email."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from tracker.cli.runtime import Runtime, parse_now
@@ -14,6 +16,7 @@ from tracker.services.coordinating import (
     set_participant_state,
 )
 from tracker.services.email_change import change_participant_email
+from tracker.services.pausing import pause_participant
 
 _PROGRAMME = click.option(
     "--programme", "slug", metavar="SLUG", help="Needed when the address is in several programmes."
@@ -73,9 +76,43 @@ def _state_command(name: str, state: ParticipantState, summary: str) -> click.Co
     return command
 
 
-_state_command(
-    "pause", ParticipantState.PAUSED, "Send EMAIL nothing until resumed (leave, a new job)."
+@participant_group.command("pause")
+@click.argument("email")
+@click.option(
+    "--until",
+    "until",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    help="Resume on this day (YYYY-MM-DD, from midnight in their time zone) without anyone acting.",
 )
+@_PROGRAMME
+@_NOW
+def pause_command(
+    email: str, until: datetime | None, slug: str | None, now_text: str | None
+) -> None:
+    """Send EMAIL nothing until resumed, or until DATE (leave, a new job).
+
+    Pausing someone already paused with --until changes the day they resume on.
+    """
+    runtime = Runtime.from_environment()
+    day = until.date() if until is not None else None
+    with runtime.unit_of_work() as session:
+        participant = find_participant(email, slug=slug, session=session)
+        now = parse_now(now_text)
+        if day is None:
+            set_participant_state(participant, ParticipantState.PAUSED, session=session, now=now)
+        else:
+            pause_participant(participant, until=day, session=session, now=now, actor="cli")
+        zone = participant.effective_timezone
+    if day is None:
+        click.echo(f"{participant.email} is now paused until resumed")
+    else:
+        click.echo(
+            f"{participant.email} is now paused until {day.isoformat()} "
+            f"(follow-up resumes that day, 00:00 {zone})"
+        )
+
+
 _state_command(
     "resume", ParticipantState.ACTIVE, "Follow EMAIL up again (also after their address bounced)."
 )

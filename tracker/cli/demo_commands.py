@@ -16,14 +16,19 @@ from tracker.cli.programme_commands import status_text
 from tracker.clock import FixedClock
 from tracker.config import settings_from_values
 from tracker.db.orm import Participant
-from tracker.demo import DEMO_LINK_DAYS, LAST_DAY, PAGE_ANSWER, run_demo
+from tracker.demo import (
+    DEMO_FROM,
+    DEMO_LINK_DAYS,
+    DEMO_REPLY_ADDRESS,
+    LAST_DAY,
+    PAGE_ANSWER,
+    demo_coordinator,
+    run_demo,
+)
 from tracker.services.participant_links import personal_links
-from tracker.services.passwords import find_coordinator, set_password
+from tracker.services.passwords import set_password
 from tracker.services.review import held_messages
 from tracker.services.status import programme_status
-
-# The demo's sign-in: the example programme's first coordinator.
-DEMO_COORDINATOR = "mei.lin@iclei-eastasia.example.org"
 
 
 @click.command("demo")
@@ -58,7 +63,7 @@ def demo_command(folder: Path, no_serve: bool, host: str, port: int) -> None:
         click.echo(status_text(programme))
     click.echo(f"\nHeld for a coordinator (`tracker review`): {len(held)}")
     for row in held:
-        click.echo(f"  {row['id']}: {row['reason']} from {row['from']} — {row['detail']}")
+        click.echo(f"  {row['id']}: from {row['from']}: {row['why']} ({row['detail']})")
     command = _this_command()
     click.echo(
         f"\nTry it yourself: TRACKER_DATABASE_URL=sqlite:///{folder}/demo.db {command} status"
@@ -78,8 +83,10 @@ def _serve_dashboard(
     password = secrets.token_urlsafe(9)
     shown = f"[{host}]" if ":" in host else host
     with factory.begin() as session:
-        coordinator = find_coordinator(DEMO_COORDINATOR, session=session)
+        # The sign-in: the example programme's first coordinator.
+        coordinator = demo_coordinator(session=session)
         set_password(coordinator, password, session=session, now=LAST_DAY, actor="demo")
+        sign_in = coordinator.email
         someone = session.scalars(select(Participant).where(Participant.email == PAGE_ANSWER)).one()
         page = personal_links(
             someone,
@@ -95,15 +102,15 @@ def _serve_dashboard(
             "TRACKER_SECRET_KEY": secret_key,
             "TRACKER_PUBLIC_URL": f"http://{shown}:{port}",
             "TRACKER_LINK_DAYS": str(DEMO_LINK_DAYS),
-            "TRACKER_FROM": "Programme Office <followup@citynetwork.example.org>",
-            "TRACKER_REPLY_ADDRESS": "followup+{token}@citynetwork.example.org",
+            "TRACKER_FROM": DEMO_FROM,
+            "TRACKER_REPLY_ADDRESS": DEMO_REPLY_ADDRESS,
         }
     )
     # The story ends on its last day: the dashboard shows the programme as of then.
     app = create_app(settings, factory, clock=FixedClock(LAST_DAY))
     click.echo(
         f"\nThe coordinators' dashboard, as on {LAST_DAY.day} {LAST_DAY:%B %Y}: http://{shown}:{port}/\n"
-        f"  sign in as {DEMO_COORDINATOR} with the password {password}\n"
+        f"  sign in as {sign_in} with the password {password}\n"
         f"  a participant's own page, as the link in their reminders opens it: {page}\n"
         "  (Ctrl+C stops it; `--no-serve` skips it)"
     )

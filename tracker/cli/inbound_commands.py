@@ -22,7 +22,7 @@ from tracker.inbound.parse import parse_message, reading_details, to_contract_js
 from tracker.mail.imap import FetchReport, fetch_new_messages
 from tracker.services.intake import IntakeResult, ingest, process_stored, reprocess
 from tracker.services.reading import reading_limits
-from tracker.services.review import update_history
+from tracker.services.review import REASON_WORDS, update_history
 from tracker.services.storing import store_inbound
 
 EX_TEMPFAIL = 75  # sysexits.h: a temporary failure; the MTA keeps the message and retries
@@ -160,7 +160,8 @@ def _describe(result: IntakeResult) -> str:
     if result.state == "stored":
         return f"{prefix}: {detail}"
     if result.state == "held":
-        return f"{prefix}: held for review ({result.reason}): {detail}"
+        why = REASON_WORDS.get(result.reason or "", "it waits for a coordinator")
+        return f"{prefix}: held for review: {why} ({detail})"
     if result.state == "failed":
         return (
             f"{prefix}: failed: {detail}; it waits in `tracker review` "

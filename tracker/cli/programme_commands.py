@@ -165,9 +165,10 @@ def status_text(programme: dict[str, Any]) -> str:
     for person in programme["participants"]:
         last = person["last_reply_at"][:10] if person["last_reply_at"] else "never"
         lines.append("")
-        lines.append(
-            f"  {person['name']} <{person['email']}>  {person['state']}, last reply: {last}"
-        )
+        state = person["state"]
+        if person.get("paused_until"):
+            state += f" until {person['paused_until']}"
+        lines.append(f"  {person['name']} <{person['email']}>  {state}, last reply: {last}")
         rows = []
         for action in person["actions"]:
             update = action["last_update"]

@@ -43,9 +43,7 @@ def review_group(ctx: click.Context, as_json: bool) -> None:
     for row in document["held"]:
         sender = printable(row["from"] or "-", keep_newlines=False)
         subject = printable(row["subject"] or "", keep_newlines=False)
-        click.echo(
-            f"{row['id']:>5}  {row['received_at'][:16]}  {row['reason']:<16} {sender}  {subject}"
-        )
+        click.echo(f"{row['id']:>5}  {row['received_at'][:16]}  {sender}  {subject}")
         click.echo(f"       why: {row['why']}")
         if row["detail"]:
             click.echo(f"       {printable(row['detail'], keep_newlines=False)}")
@@ -84,7 +82,7 @@ def review_show(message_id: int, raw: bool, as_json: bool) -> None:
 
 
 def _view_text(view: MessageView) -> str:
-    state = f"held ({view.reason})" if view.state == "held" else view.state
+    state = "held for review" if view.state == "held" else view.state
     lines = [f"message {view.id}: {state}"]
     if view.why:
         lines.append(f"why:       {view.why}")

@@ -124,9 +124,12 @@ def _print_report(report: SendReport) -> None:
         )
     for item in report.failed:
         click.echo(f"  failed {item['kind']} to {_to(item)}: {item['error']}")
+    for item in report.cancelled:
+        click.echo(f"  not sent {item['kind']} to {_to(item)}: {item['reason']}")
     click.echo(
         f"{report.now.isoformat()}: {report.planned} planned, {len(report.sent)} sent, "
         f"{len(report.retrying)} to retry, {len(report.failed)} failed"
+        + (f", {len(report.cancelled)} no longer wanted" if report.cancelled else "")
     )
 
 

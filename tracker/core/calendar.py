@@ -102,11 +102,16 @@ def public_holidays(
     """The public holidays of `country` from `first` to `last`, with their names.
 
     Names are in `language` (like "zh_CN") where the holiday data has it, else
-    in the data's default language. No country: none.
+    in American English where it has that (a reader of Chinese is likelier to
+    read English than German), else in the data's default language. No
+    country: none.
     """
     if country is None or last < first:
         return []
     years = range(first.year, last.year + 1)
+    spoken = holidays.list_localized_countries().get(country.upper(), [])
+    if language is not None and language not in spoken:
+        language = "en_US" if "en_US" in spoken else None
     try:
         calendar = holidays.country_holidays(country.upper(), years=years, language=language)
     except NotImplementedError:

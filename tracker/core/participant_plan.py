@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from tracker.core.calendar import local_moment
 from tracker.core.facts import MAX_OCCURRENCES, ActionFacts, ParticipantFacts, Period, Rule
 from tracker.core.model import ReminderKind, RuleKind
+from tracker.core.obsolete import last_reply_at
 from tracker.core.series import Placement, Schedule, Series, Slot, add_months
 
 # Dates past this are never planned, so date arithmetic cannot overflow.
@@ -189,9 +190,7 @@ class ParticipantPlan:
            escalates once, and only a reply can start another.
         """
         p = self.participant
-        replies = [p.last_reply_at, *(a.last_update_at for a in p.actions)]
-        replies += [r.sent_at for r in p.sent if r.answered]
-        last_reply = max((r for r in replies if r is not None), default=None)
+        last_reply = last_reply_at(p)
         run = sorted(
             (
                 r

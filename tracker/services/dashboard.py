@@ -24,7 +24,9 @@ from tracker.db.orm import (
     Update,
     programme_coordinators,
 )
+from tracker.services.questions import QuestionRow, recent_questions
 from tracker.services.review_queue import review_queue
+from tracker.services.roster import current_participants
 
 # Silent: this many reminders in a row without a reply, when the programme
 # has no escalation rule to say how many.
@@ -131,6 +133,7 @@ class ProgrammeOverview:
     overdue: tuple[ActionRow, ...]
     silent: tuple[SilentParticipant, ...]
     recent_replies: tuple[ReplyRow, ...]
+    questions: tuple[QuestionRow, ...]  # the latest questions participants asked
     send_problems: tuple[SendProblem, ...]
     participants: tuple[ParticipantRow, ...]
 
@@ -153,14 +156,7 @@ def programme_overview(
 ) -> ProgrammeOverview:
     """Everything the programme's overview page shows, as of `now`."""
     today = now.astimezone(ZoneInfo(programme.timezone)).date()
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.id)
-            .options(selectinload(Participant.actions))
-        )
-    )
+    participants = current_participants(programme.id, session=session)
     actions = [(p, a) for p in participants for a in p.actions if a.archived_at is None]
     open_actions = [(p, a) for p, a in actions if ActionStatus(a.status).is_open]
     overdue = [_action_row(p, a, today) for p, a in open_actions if a.due_on < today]
@@ -200,6 +196,7 @@ def programme_overview(
         overdue=tuple(sorted(overdue, key=lambda r: (r.due_on, r.participant_name, r.ref))),
         silent=silent,
         recent_replies=_recent_replies(participants, session=session),
+        questions=recent_questions(participants, session=session),
         send_problems=problems,
         participants=tuple(
             ParticipantRow(

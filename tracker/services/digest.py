@@ -29,6 +29,7 @@ from tracker.mail.contexts import (
 )
 from tracker.services.outbox import undelivered
 from tracker.services.presenting import action_lines, local_date, recorded_update
+from tracker.services.roster import current_participants
 
 log = logging.getLogger(__name__)
 
@@ -149,14 +150,7 @@ def digest_context(reminder: Reminder, *, session: Session) -> DigestContext:
     programme = reminder.programme
     assert programme is not None, "a digest belongs to a programme"
     start, end = _period(programme, reminder.local_date)
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.id)
-            .options(selectinload(Participant.actions), selectinload(Participant.programme))
-        )
-    )
+    participants = current_participants(programme.id, session=session, with_programme=True)
     updates = list(
         session.scalars(
             select(Update)

@@ -131,7 +131,9 @@ def undelivered(
     return dict(found)
 
 
-def retry_failed(*, session: Session, ids: Sequence[int] | None, now: datetime) -> list[int]:
+def retry_failed(
+    *, session: Session, ids: Sequence[int] | None, now: datetime, actor: str = "cli"
+) -> list[int]:
     """Put failed messages back in the outbox, due now and with every attempt ahead
     of them; `ids=None` retries every failed message. Returns the ids put back.
 
@@ -168,6 +170,7 @@ def retry_failed(*, session: Session, ids: Sequence[int] | None, now: datetime) 
                 programme_id=reminder.programme_id,
                 reminder_id=reminder.id,
                 detail=f"after: {reminder.last_error or 'failed'}",
+                actor=actor,
             )
         )
     return [r.id for r in chosen]

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from tracker.core import rules as planner
 from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
+from tracker.core.obsolete import why_obsolete
 from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderItem
 from tracker.db.session import insert_for
@@ -297,3 +298,22 @@ def facts_for(
     """The planner's facts for each participant (actions and programme loaded), by id."""
     history = _history(session, [p.id for p in participants])
     return {p.id: participant_facts(p, *history.get(p.id, ((), frozenset()))) for p in participants}
+
+
+def why_no_longer_wanted(reminders: Sequence[Reminder], *, session: Session) -> dict[int, str]:
+    """Which outbox rows should not be sent after all, on today's facts, and why.
+
+    The participants' facts are read for the whole batch at once; a row missing
+    from the answer (a digest, or one still wanted) is sent.
+    """
+    participants = {r.participant.id: r.participant for r in reminders if r.participant}
+    facts = facts_for(list(participants.values()), session=session)
+    reasons: dict[int, str] = {}
+    for reminder in reminders:
+        if reminder.participant is None:  # a digest
+            continue
+        keys = [item.occurrence_key for item in reminder.items]
+        why = why_obsolete(ReminderKind(reminder.kind), keys, facts[reminder.participant.id])
+        if why is not None:
+            reasons[reminder.id] = why
+    return reasons

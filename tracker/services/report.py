@@ -13,11 +13,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from tracker.core.model import ActionStatus
 from tracker.db.orm import Participant, Programme, Update
 from tracker.services.dashboard import ProgrammeOverview, programme_overview
+from tracker.services.roster import current_participants
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,13 +60,10 @@ class ProgrammeReport:
 def programme_report(programme: Programme, *, session: Session, now: datetime) -> ProgrammeReport:
     """Everything the printable report shows, as of `now`."""
     overview = programme_overview(programme, session=session, now=now)
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.organisation, Participant.name, Participant.id)
-            .options(selectinload(Participant.actions))
-        )
+    participants = current_participants(
+        programme.id,
+        session=session,
+        order=(Participant.organisation, Participant.name, Participant.id),
     )
     per_person = []
     per_organisation: dict[str, Counter[str]] = defaultdict(Counter)

@@ -21,6 +21,7 @@ from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.inbound.mime import body_text, header_text, read_message
 from tracker.inbound.parse import DEFAULT_MAX_BYTES as MAX_MESSAGE_BYTES
 from tracker.inbound.parse import parse_message
+from tracker.services.roster import current_participants
 
 # A page shows this much of a message body; the rest is cut with a note.
 MAX_SHOWN_CHARACTERS = 100_000
@@ -86,12 +87,8 @@ def belongs_to_programme(inbound: InboundMessage, programme_id: int, *, session:
 
 def review_queue(programme_id: int, *, session: Session) -> ReviewQueue:
     """The held messages that concern programme `programme_id`, oldest first."""
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme_id, Participant.archived_at.is_(None))
-            .order_by(func.lower(Participant.name), Participant.id)
-        )
+    participants = current_participants(
+        programme_id, session=session, order=(func.lower(Participant.name), Participant.id)
     )
     by_email = {p.email: p for p in participants}
     by_id = {p.id: p for p in participants}

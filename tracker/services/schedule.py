@@ -28,6 +28,7 @@ from tracker.programme.spec import RuleSpec
 from tracker.services.import_report import ImportReport
 from tracker.services.import_rules import import_rules
 from tracker.services.planning import facts_for, mark_for_planning
+from tracker.services.roster import current_participants
 
 PREVIEW_DAYS = 90
 MAX_PREVIEW_DAYS = 366
@@ -123,13 +124,11 @@ def preview_schedule(
         raise TrackerError(f"a preview covers 1 to {MAX_PREVIEW_DAYS} days, not {days}")
     planner_rules = [planner_rule(rule) for rule in rules]
     end = now + timedelta(days=days)
-    participants = list(
-        session.scalars(
-            select(Participant)
-            .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-            .order_by(Participant.name, Participant.id)
-            .options(selectinload(Participant.actions), selectinload(Participant.programme))
-        )
+    participants = current_participants(
+        programme.id,
+        session=session,
+        order=(Participant.name, Participant.id),
+        with_programme=True,
     )
     facts = facts_for(participants, session=session)
     queued = _queued(session, [p.id for p in participants])
@@ -207,11 +206,7 @@ def save_schedule(
     if not import_rules(programme, tuple(rules), session=session, report=report):
         return []
     changes = report.lines()
-    for participant in session.scalars(
-        select(Participant).where(
-            Participant.programme_id == programme.id, Participant.archived_at.is_(None)
-        )
-    ):
+    for participant in current_participants(programme.id, session=session):
         mark_for_planning(participant)
     session.add(
         Event(

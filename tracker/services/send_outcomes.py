@@ -34,6 +34,8 @@ class SendReport:
     sent: list[dict[str, Any]] = field(default_factory=list)
     retrying: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    # Planned, but no longer wanted when their moment came (see tracker.core.obsolete).
+    cancelled: list[dict[str, Any]] = field(default_factory=list)
     due: list[dict[str, Any]] = field(default_factory=list)  # dry run: what would be sent
     stopped_early: str | None = None
     # A settings mistake stopped the pass (one line naming the setting); nothing
@@ -49,6 +51,7 @@ class SendReport:
             "sent": self.sent,
             "retrying": self.retrying,
             "failed": self.failed,
+            "cancelled": self.cancelled,
             **({"due": self.due} if self.dry_run else {}),
             "stopped_early": self.stopped_early,
             "configuration_error": self.configuration_error,
@@ -121,6 +124,20 @@ def record_unsendable(
     report.failed.append({**summary, "error": error})
     log.warning("action=reminder.failed reminder=%s error=%s", claim.reminder_id, error)
     return Outcome.FAILED
+
+
+def record_cancelled(
+    session_factory: sessionmaker[Session],
+    claim: Claim,
+    summary: dict[str, Any],
+    reason: str,
+    clock: PassClock,
+    report: SendReport,
+) -> None:
+    """A message no longer wanted when its moment came: `cancelled`, with why, never sent."""
+    _finish(session_factory, claim, clock, state="cancelled", error=f"not sent: {reason}")
+    report.cancelled.append({**summary, "reason": reason})
+    log.info("action=reminder.cancelled reminder=%s reason=%s", claim.reminder_id, reason)
 
 
 def record_failure(

@@ -46,11 +46,12 @@ from tracker.services.claiming import (
 from tracker.services.composing import MailIdentity, compose_reminder
 from tracker.services.digest import plan_digests
 from tracker.services.pausing import resume_due_pauses
-from tracker.services.planning import plan_due_reminders
+from tracker.services.planning import plan_due_reminders, why_no_longer_wanted
 from tracker.services.presenting import preload_last_notes
 from tracker.services.send_outcomes import (
     Outcome,
     SendReport,
+    record_cancelled,
     record_failure,
     record_sent,
     record_unsendable,
@@ -87,11 +88,14 @@ def send_due(
        claim is a compare-and-set on the row's state (and SKIP LOCKED on
        PostgreSQL), so concurrent senders never share one. Leases are measured
        on the pass's clock: `now` plus the time elapsed since the pass began.
-    3. Compose the batch (its rows read in a constant number of queries); then
-       for each row: renew the claim if it is close to expiry (a claim lost to
-       another sender is not sent); send; commit the outcome. With
-       `more_mailers`, each mailer is a connection sending in its own thread
-       (`_Lanes`); every message keeps the same guarantee.
+    3. Compose the batch (its rows read in a constant number of queries),
+       cancelling each row whose facts have changed so that it is no longer
+       wanted (`tracker.core.obsolete`: the participant answered while it
+       waited to be retried, say); then for each row: renew the claim if it
+       is close to expiry (a claim lost to another sender is not sent); send;
+       commit the outcome. With `more_mailers`, each mailer is a connection
+       sending in its own thread (`_Lanes`); every message keeps the same
+       guarantee.
     4. Repeat until nothing is due. Stop early, giving back the claims not yet
        attempted, when `stop` is set, when the server or connection fails, or
        at a configuration error (then the row in hand is given back too, and
@@ -242,6 +246,7 @@ class _Prepared:
     lease_ends: datetime | None = None
     message: EmailMessage | None = None
     lost: bool = False  # our lease ran out and another sender holds the row now
+    obsolete: str | None = None  # why it is no longer wanted on today's facts
     unsendable: str | None = None  # data that cannot make a safe message
     compose_error: str | None = None  # a bug (a template error, say): retried
 
@@ -273,7 +278,9 @@ def _prepare_batch(
             )
         }
         preload_last_notes(session, [r.participant for r in reminders.values() if r.participant])
+        obsolete = why_no_longer_wanted(list(reminders.values()), session=session)
         for item in prepared:
+            item.obsolete = obsolete.get(item.claim.reminder_id)
             _compose_one(item, reminders.get(item.claim.reminder_id), session, env, identity, clock)
         session.rollback()
     return prepared
@@ -292,6 +299,8 @@ def _compose_one(
         return
     item.summary = _summary(reminder)
     item.lease_ends = reminder.lease_expires_at
+    if item.obsolete is not None:
+        return
     try:
         item.message = compose_reminder(
             reminder, session=session, env=env, identity=identity, now=clock.now()
@@ -323,6 +332,10 @@ def _send_one(
     claim, summary = item.claim, item.summary
     if item.lost:
         _lost(claim, report)
+        return None
+    if item.obsolete is not None:
+        # Planned on facts that have changed since (a reply while it was retrying).
+        record_cancelled(session_factory, claim, summary, item.obsolete, clock, report)
         return None
     if item.unsendable is not None:
         return record_unsendable(session_factory, claim, summary, item.unsendable, clock, report)

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from tracker.db.orm import Action, Participant, Programme, Update
 from tracker.errors import NotFoundError
 from tracker.services.outbox import OutboxEntry, undelivered
+from tracker.services.roster import current_participant_pages
 
 
 def programme_status(*, session: Session, slug: str | None = None) -> dict[str, Any]:
@@ -51,24 +53,7 @@ _PAGE = 500  # participants read together
 
 
 def _participants(programme_id: int, *, session: Session) -> Iterator[dict[str, Any]]:
-    after_id = 0
-    while True:
-        page = list(
-            session.scalars(
-                select(Participant)
-                .where(
-                    Participant.programme_id == programme_id,
-                    Participant.archived_at.is_(None),
-                    Participant.id > after_id,
-                )
-                .order_by(Participant.id)
-                .limit(_PAGE)
-                .options(selectinload(Participant.actions))
-            )
-        )
-        if not page:
-            return
-        after_id = page[-1].id
+    for page in current_participant_pages(programme_id, session=session, page_size=_PAGE):
         last_updates = _last_update_by_action(
             [a.id for p in page for a in p.actions], session=session
         )
@@ -79,12 +64,21 @@ def _participants(programme_id: int, *, session: Session) -> Iterator[dict[str, 
                 "name": p.name,
                 "organisation": p.organisation,
                 "state": p.state,
+                "paused_until": _resume_day(p),
                 "last_reply_at": p.last_reply_at.isoformat() if p.last_reply_at else None,
                 "actions": [
                     _action(a, last_updates.get(a.id)) for a in p.actions if a.archived_at is None
                 ],
                 "failed_sends": [_failed_send(e) for e in troubles.get(p.id, [])],
             }
+
+
+def _resume_day(participant: Participant) -> str | None:
+    """The local day a pause with an end resumes on (ISO date), else None."""
+    if participant.paused_until is None:
+        return None
+    zone = ZoneInfo(participant.effective_timezone)
+    return participant.paused_until.astimezone(zone).date().isoformat()
 
 
 def _action(action: Action, last: Update | None) -> dict[str, Any]:

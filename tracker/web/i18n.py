@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 from flask import Flask, g, request, session
 from flask_babel import Babel, get_locale, refresh
@@ -34,6 +34,7 @@ def setup_babel(app: Flask) -> None:
     app.jinja_env.filters.update(
         when=format_moment,
         day=format_day,
+        month=format_month,
         number=format_number,
         share=format_share,
         file_size=format_file_size,
@@ -109,6 +110,14 @@ def format_day(day: date | None, style: str = "medium") -> str:
     if day is None:
         return ""
     return format_date(day, format=style, locale=_locale())
+
+
+def format_month(day: date | None, skeleton: str = "yMMMM") -> str:
+    """The month of `day` as the page's language writes it: "June 2019", "2019年6月"
+    (a Babel skeleton, so the order of year and month is the language's own)."""
+    if day is None:
+        return ""
+    return format_skeleton(skeleton, day, locale=_locale())
 
 
 def format_number(value: float) -> str:

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from tracker.core.model import ParticipantState
 from tracker.services.attachments import file_for_download
 from tracker.services.coordinating import set_participant_state
+from tracker.services.email_change import change_participant_email
 from tracker.services.nudging import request_reminder
 from tracker.services.participant_history import participant_page
 from tracker.services.pausing import pause_participant
@@ -19,7 +20,7 @@ from tracker.services.recording_heard import record_heard
 from tracker.services.review_queue import message_text
 from tracker.web.access import load_inbound, load_participant
 from tracker.web.context import actor, now, unit_of_work
-from tracker.web.forms import ConfirmForm, PauseForm, RecordForm, RemindForm
+from tracker.web.forms import ChangeEmailForm, ConfirmForm, PauseForm, RecordForm, RemindForm
 
 blueprint = Blueprint("participants", __name__, url_prefix="/programmes/<slug>")
 
@@ -35,6 +36,7 @@ def show(slug: str, participant_id: int) -> str:
         slug=slug,
         record_form=RecordForm(),
         pause_form=PauseForm(),
+        email_form=ChangeEmailForm(),
         remind_form=RemindForm.fresh(),
         confirm_form=ConfirmForm(),
     )
@@ -86,6 +88,22 @@ def opt_out(slug: str, participant_id: int) -> Response:
         ParticipantState.OPTED_OUT,
         _("Opted out: they will get no more mail."),
     )
+
+
+@blueprint.post("/participants/<int:participant_id>/change-email", endpoint="change_email")
+def change_email(slug: str, participant_id: int) -> Response:
+    form = ChangeEmailForm()
+    with unit_of_work() as session:
+        participant = load_participant(slug, participant_id, session=session)
+        if not form.validate_on_submit():
+            flash(_("Write the participant's new address."), "error")
+            return _back(slug, participant_id)
+        old = change_participant_email(
+            participant, form.email.data or "", session=session, now=now(), by=actor()
+        )
+        new = participant.email
+    flash(_("%(old)s is now %(new)s; their history stays with them.", old=old, new=new), "success")
+    return _back(slug, participant_id)
 
 
 @blueprint.post("/participants/<int:participant_id>/remind", endpoint="remind")

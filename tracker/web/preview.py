@@ -8,13 +8,12 @@ never runs with the dashboard's rights.
 from __future__ import annotations
 
 from flask import Blueprint, abort, make_response, render_template, request
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from tracker.core.model import ReminderKind
-from tracker.db.orm import Participant
 from tracker.errors import TrackerError
 from tracker.services.previewing import PREVIEW_KINDS, PreviewedMail, preview_identity, preview_mail
+from tracker.services.roster import current_participants
 from tracker.web.access import load_participant, load_programme
 from tracker.web.context import now, unit_of_work, web
 from tracker.web.forms import PreviewForm
@@ -31,11 +30,7 @@ def show(slug: str) -> str:
         name = programme.name
         form.participant.choices = [
             (p.id, f"{p.name} <{p.email}>")
-            for p in session.scalars(
-                select(Participant)
-                .where(Participant.programme_id == programme.id, Participant.archived_at.is_(None))
-                .order_by(Participant.id)
-            )
+            for p in current_participants(programme.id, session=session)
         ]
     form.kind.choices = [(k.value, k.value) for k in PREVIEW_KINDS]
     mail, problem = None, None

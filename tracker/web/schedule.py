@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
+from tracker.db.orm import Programme
 from tracker.errors import TrackerError
 from tracker.programme.rules import RULE_FIELDS, RuleFieldsError, rule_fields, rule_from_fields
 from tracker.programme.spec import RuleSpec
 from tracker.services.schedule import (
     MAX_PREVIEW_DAYS,
     PREVIEW_DAYS,
+    SchedulePreview,
     current_rules,
     preview_schedule,
     save_schedule,
@@ -35,14 +38,7 @@ def edit(slug: str) -> str:
     with unit_of_work() as session:
         programme = load_programme(slug, session=session)
         rules = current_rules(programme)
-        preview = preview_schedule(
-            programme,
-            rules,
-            session=session,
-            now=now(),
-            days=days,
-            holiday_language=_holiday_language(),
-        )
+        preview = _preview(programme, rules, session=session, days=days)
         page = _page(slug, programme.name, programme.timezone, days)
     rows = [rule_fields(rule) for rule in rules] + [_blank() for _ in range(_NEW_ROWS)]
     return render_template(
@@ -77,14 +73,7 @@ def submit(slug: str) -> Response | tuple[str, int] | str:
                 flash(str(error), "error")
                 return redirect(url_for("schedule.edit", slug=slug))
         else:
-            preview = preview_schedule(
-                programme,
-                rules,
-                session=session,
-                now=now(),
-                days=days,
-                holiday_language=_holiday_language(),
-            )
+            preview = _preview(programme, rules, session=session, days=days)
             shown = [rule_fields(rule) for rule in rules] + [_blank() for _ in range(_NEW_ROWS)]
             return render_template(
                 "web/schedule/edit.html",
@@ -146,5 +135,20 @@ def _days(values: Mapping[str, str]) -> int:
     return min(max(days, 1), MAX_PREVIEW_DAYS)
 
 
+def _preview(
+    programme: Programme, rules: Sequence[RuleSpec], *, session: Session, days: int
+) -> SchedulePreview:
+    """What `rules` would send over `days` from now, holidays named in the reader's language."""
+    return preview_schedule(
+        programme,
+        rules,
+        session=session,
+        now=now(),
+        days=days,
+        holiday_language=_holiday_language(),
+    )
+
+
 def _holiday_language() -> str:
-    return "zh_CN" if str(get_locale()) == "zh_CN" else "en_US"
+    locale = get_locale()
+    return "zh_CN" if locale is not None and locale.language == "zh" else "en_US"
