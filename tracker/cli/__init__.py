@@ -49,6 +49,7 @@ def main(verbose: bool) -> None:
 
 def _register() -> None:
     from tracker.cli import (
+        backup_commands,
         coordinator_commands,
         demo_commands,
         editing_commands,
@@ -73,6 +74,7 @@ def _register() -> None:
     editing_commands.register(main)
     web_commands.register(main)
     outbox_commands.register(main)
+    backup_commands.register(main)
 
 
 _register()
