@@ -146,8 +146,13 @@ def ingest_command(file: str, now_text: str | None, as_json: bool, exit_tempfail
         click.echo(_describe(result))
 
 
-def _one_line(error: Exception) -> str:
+def _one_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error).strip()
+    cause = error.__context__
+    if text.startswith("no such savepoint") and cause is not None:
+        # SQLite rolls the whole transaction back by itself on a full disk or an I/O
+        # error, so undoing the savepoint fails too; the first error is the one to tell.
+        return _one_line(cause)
     return text.splitlines()[0] if text else type(error).__name__
 
 
