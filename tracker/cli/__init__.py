@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from tracker.errors import ProgrammeFileError, TrackerError
 
@@ -29,6 +30,11 @@ class TrackerGroup(click.Group):
         except TrackerError as error:
             click.echo(f"error: {error}", err=True)
             sys.exit(1)
+        except (OperationalError, InterfaceError) as error:
+            # The database went away mid-command (a restart, a lost network): what was
+            # committed stays, the rest is redone by the next run. One line, no traceback.
+            click.echo(f"error: the database connection failed: {_first_line(error)}", err=True)
+            sys.exit(1)
 
 
 @click.group(cls=TrackerGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -45,6 +51,11 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+
+
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _register() -> None:
