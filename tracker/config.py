@@ -33,6 +33,7 @@ DEFAULT_SEND_RATE = 60
 DEFAULT_SMTP_TIMEOUT = 30.0
 DEFAULT_SEND_LEASE = 600
 DEFAULT_MAX_PROGRAMME_MB = 20
+DEFAULT_MAX_MESSAGE_MB = 10  # an inbound message over it is stored and held as too_large
 MIN_SECRET_KEY_LENGTH = 32
 MAKE_SECRET_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 
@@ -67,6 +68,7 @@ class Settings:
     # The web app's public base URL without a trailing slash; None: no links in mail.
     public_url: str | None = None
     max_programme_mb: int = DEFAULT_MAX_PROGRAMME_MB
+    max_message_mb: int = DEFAULT_MAX_MESSAGE_MB
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
@@ -80,6 +82,10 @@ class Settings:
     @property
     def max_programme_bytes(self) -> int:
         return self.max_programme_mb * 1024 * 1024
+
+    @property
+    def max_message_bytes(self) -> int:
+        return self.max_message_mb * 1024 * 1024
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Settings:
@@ -140,6 +146,9 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         "TRACKER_MAX_PROGRAMME_MB",
         get("TRACKER_MAX_PROGRAMME_MB", str(DEFAULT_MAX_PROGRAMME_MB)),
     )
+    max_message_mb = _positive_int(
+        "TRACKER_MAX_MESSAGE_MB", get("TRACKER_MAX_MESSAGE_MB", str(DEFAULT_MAX_MESSAGE_MB))
+    )
     return Settings(
         database_url=database_url,
         smtp=smtp,
@@ -153,6 +162,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         send_lease=send_lease,
         public_url=_public_url(get("TRACKER_PUBLIC_URL", None)),
         max_programme_mb=max_programme_mb,
+        max_message_mb=max_message_mb,
     )
 
 

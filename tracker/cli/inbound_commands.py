@@ -134,6 +134,7 @@ def ingest_command(file: str, now_text: str | None, as_json: bool, exit_tempfail
             secret_key=secret,
             source="pipe",
             now=parse_now(now_text),
+            limits=runtime.reading_limits,
         )
     except (TrackerError, SQLAlchemyError, OSError) as error:
         if not exit_tempfail:
@@ -200,7 +201,10 @@ def fetch_and_process(
             return empty, []  # another process is polling this mailbox right now
         report = fetch_new_messages(settings.imap, store)
     results = process_stored(
-        session_factory=runtime.session_factory, secret_key=secret, now=now or clock.now()
+        session_factory=runtime.session_factory,
+        secret_key=secret,
+        now=now or clock.now(),
+        limits=runtime.reading_limits,
     )
     return report, results
 
@@ -273,11 +277,20 @@ def reprocess_command(ids: tuple[int, ...], now_text: str | None, as_json: bool)
     with progress_bar("reading messages", total, enabled=wants_progress(as_json=as_json)) as bar:
         if ids:
             results = reprocess(
-                list(ids), session_factory=factory, secret_key=secret, now=now, advance=bar
+                list(ids),
+                session_factory=factory,
+                secret_key=secret,
+                now=now,
+                advance=bar,
+                limits=runtime.reading_limits,
             )
         else:
             results = process_stored(
-                session_factory=factory, secret_key=secret, now=now, advance=bar
+                session_factory=factory,
+                secret_key=secret,
+                now=now,
+                advance=bar,
+                limits=runtime.reading_limits,
             )
     failed = [r for r in results if r.state == "failed"]
     if as_json:

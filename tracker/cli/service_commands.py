@@ -61,7 +61,10 @@ def _inbox_tick(runtime: Runtime, seconds: int) -> Tick:
         "process-stored",
         seconds,
         lambda stop: process_stored(
-            session_factory=runtime.session_factory, secret_key=secret, now=SystemClock().now()
+            session_factory=runtime.session_factory,
+            secret_key=secret,
+            now=SystemClock().now(),
+            limits=runtime.reading_limits,
         ),
     )
 

@@ -19,7 +19,7 @@ import multiprocessing
 import traceback
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from multiprocessing.connection import Connection
 from multiprocessing.context import ForkServerContext, SpawnContext
 
@@ -56,11 +56,18 @@ def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMes
     return parse_message(raw, known_refs=known_refs, max_bytes=DEFAULT_MAX_BYTES)
 
 
+def parse_up_to(raw: bytes, known_refs: Collection[str] | None, *, max_bytes: int) -> ParsedMessage:
+    """The tracker's reader with another largest message (TRACKER_MAX_MESSAGE_MB)."""
+    return parse_message(raw, known_refs=known_refs, max_bytes=max_bytes)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadingLimits:
-    """How a message is read: the time budget, and the reader (tests swap it)."""
+    """How a message is read: the time budget, the largest message read (larger ones are
+    `too_large` without being read: TRACKER_MAX_MESSAGE_MB), and the reader (tests swap it)."""
 
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    max_bytes: int = DEFAULT_MAX_BYTES
     reader: Reader = parse_with_refs
 
 
@@ -93,14 +100,19 @@ def read_within_budget(
     child process finds it that way.
     """
     limits = limits or ReadingLimits()
+    if len(raw) > limits.max_bytes:  # refused unread: the parser stops at its first check
+        return parse_message(raw, known_refs=known_refs, max_bytes=limits.max_bytes)
     budget_seconds = limits.budget_seconds
+    reader = limits.reader
+    if reader is parse_with_refs and limits.max_bytes != DEFAULT_MAX_BYTES:
+        reader = partial(parse_up_to, max_bytes=limits.max_bytes)  # picklable by name
     context = _context()
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(
         target=_read_in_child,
         args=(
             sending,
-            limits.reader,
+            reader,
             bytes(raw),
             tuple(known_refs) if known_refs is not None else None,
         ),
