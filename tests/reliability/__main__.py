@@ -6,7 +6,7 @@ import argparse
 import random
 import sys
 
-from tests.reliability.loop import ENGINES, run_loop
+from tests.reliability.loop import ENGINES, Figures, run_loop
 from tests.reliability.table import render_table
 
 
@@ -27,7 +27,20 @@ def main(argv: list[str] | None = None) -> int:
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
     engines = ENGINES if options.engine == "both" else (options.engine,)
     print(f"seed {seed} (replay with --seed {seed})", flush=True)
-    report = run_loop(trials=options.trials, seed=seed, engines=engines)
+
+    def progress(engine: str, figures: Figures) -> None:
+        print(
+            f"{engine} trial {figures.trials}/{options.trials}: "
+            f"faults {sum(figures.faults.values())}, inputs {sum(figures.inputs.values())}, "
+            f"lost {figures.lost}, duplicates beyond the window "
+            f"{figures.duplicates_beyond_window}, hung {figures.hung}, balanced "
+            f"{'yes' if figures.outbox_balanced and figures.inbox_balanced else 'NO'}, "
+            f"problems {len(figures.problems)}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    report = run_loop(trials=options.trials, seed=seed, engines=engines, progress=progress)
     print(render_table(report))
     return 0 if report.ok and not report.unavailable else 1
 

@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -522,7 +522,13 @@ class Report:
         return all(f.ok for f in self.figures.values())
 
 
-def run_loop(*, trials: int, seed: int, engines: tuple[str, ...]) -> Report:
+def run_loop(
+    *,
+    trials: int,
+    seed: int,
+    engines: tuple[str, ...],
+    progress: Callable[[str, Figures], None] | None = None,
+) -> Report:
     report = Report(seed=seed, trials=trials, figures={}, unavailable={})
     with _scratch() as folder:
         for engine in engines:
@@ -543,6 +549,8 @@ def run_loop(*, trials: int, seed: int, engines: tuple[str, ...]) -> Report:
                         folder=folder,
                         trial=n,
                     )
+                    if progress is not None:
+                        progress(engine, figures)
             finally:
                 databases.close()
     return report
