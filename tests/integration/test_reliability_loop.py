@@ -8,7 +8,8 @@ import random
 import pytest
 
 from tests.reliability.faulty_smtp import Fault
-from tests.reliability.loop import Figures, run_loop
+from tests.reliability.loop import run_loop
+from tests.reliability.parts import Figures
 from tests.reliability.table import render_table
 from tests.services import service_missing
 

@@ -6,7 +6,8 @@ import argparse
 import random
 import sys
 
-from tests.reliability.loop import ENGINES, Figures, run_loop
+from tests.reliability.loop import ENGINES, run_loop
+from tests.reliability.parts import Figures
 from tests.reliability.table import render_table
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.reliability.loop import Figures, Report
+from tests.reliability.loop import Report
+from tests.reliability.parts import Figures
 
 
 def _total(report: Report) -> Figures:
