@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo
 
-.PHONY: demo test lint install wheel-check clean translations bench bench-quick
+.PHONY: demo test lint install wheel-check clean translations bench bench-quick reliability
 
 $(BIN)/tracker: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ translations: $(BIN)/tracker
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o build/messages.pot .
 	$(BIN)/pybabel update -i build/messages.pot -d tracker/web/translations -l zh_Hans_CN --ignore-obsolete --no-fuzzy-matching --width 100
 	$(BIN)/pybabel compile -d tracker/web/translations -l zh_Hans_CN --statistics
+
+# The long fault-injection loop (SIGKILLed senders, failing SMTP, hostile mail) on
+# both engines; prints one table of figures. TRIALS=50 by default, SEED= to replay.
+TRIALS ?= 50
+reliability: $(BIN)/tracker
+	$(BIN)/python -m tests.reliability --trials $(TRIALS) $(if $(SEED),--seed $(SEED))
 
 # Builds the wheel, installs it into a fresh virtual environment and plays the
 # demo from an empty folder (CI runs it too).

@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from tracker.config import load_settings
+from tracker.db.migrate import check_foreign_keys, foreign_keys_deferred
 from tracker.db.orm import Base
 from tracker.db.session import make_engine
 
@@ -48,10 +49,11 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = make_engine(_database_url())
-    with engine.connect() as connection:
+    with engine.connect() as connection, foreign_keys_deferred(connection):
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()
+            check_foreign_keys(connection)
     engine.dispose()
 
 

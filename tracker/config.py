@@ -78,6 +78,9 @@ class Settings:
     # SMTP connections a send pass uses at once (each in its own thread); the
     # send rate is shared between them.
     smtp_connections: int = 1
+    # The largest inbound message read (over it: stored and held as too_large);
+    # None: large enough to carry the attachment allowance (services/reading).
+    max_message_mb: int | None = None
 
     def require_secret_key(self) -> str:
         """The secret key, or a clear error for commands that sign tokens."""
@@ -163,6 +166,12 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         "TRACKER_MAX_MESSAGE_ATTACHMENTS_MB",
         get("TRACKER_MAX_MESSAGE_ATTACHMENTS_MB", str(DEFAULT_MAX_MESSAGE_ATTACHMENTS_MB)),
     )
+    given_max_message_mb = get("TRACKER_MAX_MESSAGE_MB", None)
+    max_message_mb = (
+        None
+        if given_max_message_mb is None
+        else _positive_int("TRACKER_MAX_MESSAGE_MB", given_max_message_mb)
+    )
     return Settings(
         database_url=database_url,
         smtp=smtp,
@@ -180,6 +189,7 @@ def settings_from_values(values: Mapping[str, str]) -> Settings:
         max_attachment_mb=max_attachment_mb,
         max_message_attachments_mb=max_message_attachments_mb,
         smtp_connections=smtp_connections,
+        max_message_mb=max_message_mb,
     )
 
 

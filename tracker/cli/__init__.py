@@ -11,6 +11,7 @@ import sys
 from typing import Any
 
 import click
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from tracker.errors import ProgrammeFileError, TrackerError
 
@@ -28,6 +29,11 @@ class TrackerGroup(click.Group):
             sys.exit(1)
         except TrackerError as error:
             click.echo(f"error: {error}", err=True)
+            sys.exit(1)
+        except (OperationalError, InterfaceError) as error:
+            # The database went away mid-command (a restart, a lost network): what was
+            # committed stays, the rest is redone by the next run. One line, no traceback.
+            click.echo(f"error: the database connection failed: {_first_line(error)}", err=True)
             sys.exit(1)
 
 
@@ -47,8 +53,14 @@ def main(verbose: bool) -> None:
     )
 
 
+def _first_line(error: Exception) -> str:
+    text = str(getattr(error, "orig", None) or error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 def _register() -> None:
     from tracker.cli import (
+        backup_commands,
         coordinator_commands,
         demo_commands,
         editing_commands,
@@ -73,6 +85,7 @@ def _register() -> None:
     editing_commands.register(main)
     web_commands.register(main)
     outbox_commands.register(main)
+    backup_commands.register(main)
 
 
 _register()

@@ -21,7 +21,6 @@ from tracker.errors import TrackerError
 from tracker.inbound.parse import parse_message, reading_details, to_contract_json
 from tracker.mail.imap import FetchReport, fetch_new_messages
 from tracker.services.intake import IntakeResult, ingest, process_stored, reprocess
-from tracker.services.reading import reading_limits
 from tracker.services.review import REASON_WORDS, update_history
 from tracker.services.storing import store_inbound
 
@@ -135,7 +134,7 @@ def ingest_command(file: str, now_text: str | None, as_json: bool, exit_tempfail
             secret_key=secret,
             source="pipe",
             now=parse_now(now_text),
-            limits=reading_limits(runtime.settings),
+            limits=runtime.reading_limits,
         )
     except (TrackerError, SQLAlchemyError, OSError) as error:
         if not exit_tempfail:
@@ -148,8 +147,13 @@ def ingest_command(file: str, now_text: str | None, as_json: bool, exit_tempfail
         click.echo(_describe(result))
 
 
-def _one_line(error: Exception) -> str:
+def _one_line(error: BaseException) -> str:
     text = str(getattr(error, "orig", None) or error).strip()
+    cause = error.__context__
+    if text.startswith("no such savepoint") and cause is not None:
+        # SQLite rolls the whole transaction back by itself on a full disk or an I/O
+        # error, so undoing the savepoint fails too; the first error is the one to tell.
+        return _one_line(cause)
     return text.splitlines()[0] if text else type(error).__name__
 
 
@@ -201,7 +205,7 @@ def fetch_and_process(
         session_factory=runtime.session_factory,
         secret_key=secret,
         now=now or clock.now(),
-        limits=reading_limits(settings),
+        limits=runtime.reading_limits,
     )
     return report, results
 
@@ -279,7 +283,7 @@ def reprocess_command(ids: tuple[int, ...], now_text: str | None, as_json: bool)
                 secret_key=secret,
                 now=now,
                 advance=bar,
-                limits=reading_limits(runtime.settings),
+                limits=runtime.reading_limits,
             )
         else:
             results = process_stored(
@@ -287,7 +291,7 @@ def reprocess_command(ids: tuple[int, ...], now_text: str | None, as_json: bool)
                 secret_key=secret,
                 now=now,
                 advance=bar,
-                limits=reading_limits(runtime.settings),
+                limits=runtime.reading_limits,
             )
     failed = [r for r in results if r.state == "failed"]
     if as_json:

@@ -20,6 +20,7 @@ from tracker.config import Settings, load_settings
 from tracker.db import migrate
 from tracker.db.session import make_engine, make_session_factory
 from tracker.errors import TrackerError
+from tracker.services.reading import ReadingLimits, reading_limits
 
 
 @dataclass
@@ -40,6 +41,11 @@ class Runtime:
     @cached_property
     def session_factory(self) -> sessionmaker[Session]:
         return make_session_factory(self.engine)
+
+    @cached_property
+    def reading_limits(self) -> ReadingLimits:
+        """How inbound mail is read, with the configured largest message."""
+        return reading_limits(self.settings)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:

@@ -10,10 +10,12 @@ from tracker.cli.inbound_commands import fetch_and_process
 from tracker.cli.runtime import Runtime
 from tracker.cli.sending_commands import send_tick
 from tracker.clock import SystemClock
+from tracker.mail.imap import ImapConnectionError
 from tracker.scheduler import Tick, run_service
 from tracker.services.composing import MailIdentity
 from tracker.services.intake import process_stored
-from tracker.services.reading import reading_limits
+
+log = logging.getLogger(__name__)
 
 
 @click.command("run")
@@ -53,7 +55,7 @@ def run_command(send_every: int, fetch_every: int) -> None:
 def _inbox_tick(runtime: Runtime, seconds: int) -> Tick:
     """Poll the mailbox when there is one; else interpret what an MTA pipe stored."""
     if runtime.settings.imap is not None:
-        return Tick("fetch-mail", seconds, lambda stop: fetch_and_process(runtime))
+        return Tick("fetch-mail", seconds, lambda stop: _fetch_tick(runtime))
     secret = runtime.settings.require_secret_key()
     return Tick(
         "process-stored",
@@ -62,9 +64,17 @@ def _inbox_tick(runtime: Runtime, seconds: int) -> Tick:
             session_factory=runtime.session_factory,
             secret_key=secret,
             now=SystemClock().now(),
-            limits=reading_limits(runtime.settings),
+            limits=runtime.reading_limits,
         ),
     )
+
+
+def _fetch_tick(runtime: Runtime) -> None:
+    """One poll; a mailbox that cannot be reached is one line, and the next poll tries again."""
+    try:
+        fetch_and_process(runtime)
+    except ImapConnectionError as error:
+        log.error("action=fetch.failed error=%s", error)
 
 
 def register(group: click.Group) -> None:

@@ -96,6 +96,7 @@ class HoldReason(StrEnum):
     TOO_LARGE = "too_large"
     UNREADABLE = "unreadable"
     TOO_COMPLEX = "too_complex"  # beyond the reader's bounds or its time budget
+    OPTED_OUT = "opted_out"  # the participant opted out: a coordinator decides if it counts
 
 
 class UpdateSource(StrEnum):

@@ -82,7 +82,9 @@ def decide(
     4. The sender must be exactly the participant the reminder went to
        (strictly parsed, one From mailbox): else held, with why.
     5. An auto-reply is recorded as such and is not an answer.
-    6. Otherwise `apply_reply`: unsubscribe, a resent duplicate, or updates.
+    6. A participant who opted out: held (a reply token captured before, or
+       mail from a participant who left, is a coordinator's call).
+    7. Otherwise `apply_reply`: unsubscribe, a resent duplicate, or updates.
     """
     _forget_previous_outcome(inbound, session=session)
     inbound.kind = parsed.kind.value
@@ -125,6 +127,8 @@ def decide(
             )
         )
         return done(f"auto-reply ({parsed.kind_reason}); not an answer")
+    if participant.state == ParticipantState.OPTED_OUT.value:
+        return hold(HoldReason.OPTED_OUT, f"{participant.email} opted out; nothing was recorded")
     at = said_at(parsed.date, received_at=inbound.received_at, not_before=reminder.sent_at)
     outcome = apply_reply(
         inbound,

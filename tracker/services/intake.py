@@ -12,8 +12,9 @@
 Any exception in 2-4 leaves the message `failed` with the reason, never
 `processed` with nothing recorded; a failed message is not retried on its own
 (`tracker reprocess ID` does, after a fix), so it never blocks the next one.
-A database that cannot even record the failure leaves the message `stored`,
-for the next pass. Processing can be repeated: the updates a message
+A database that went away (a restart, a lost connection: the database's
+fault, not the message's), or that cannot even record the failure, leaves
+the message `stored`, for the next pass. Processing can be repeated: the updates a message
 produced are replaced, never duplicated.
 """
 
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.core.model import InboundState
@@ -116,27 +118,29 @@ def process_message(
                 duplicate=duplicate,
                 attachment_limits=limits.attachments if limits is not None else None,
             )
+    except (OperationalError, InterfaceError) as error:
+        return _deferred(inbound_id, error, duplicate=duplicate)
     except Exception as error:
         try:
             return mark_failed(
                 inbound_id, error, session_factory=session_factory, now=now, duplicate=duplicate
             )
         except Exception as second:
-            # Not even that could be written (the database is gone): the message
-            # stays stored, and the next pass or `tracker reprocess` reads it.
-            log.warning(
-                "action=inbound.process_deferred inbound=%s error=%s",
-                inbound_id,
-                _one_line(second),
-            )
-            return IntakeResult(
-                inbound_id=inbound_id,
-                duplicate=duplicate,
-                state=InboundState.STORED.value,
-                detail="stored; reading it failed and the database could not record why "
-                f"({_one_line(second)}); it will be read again by the service or "
-                "`tracker reprocess`",
-            )
+            # Not even that could be written (the database is gone).
+            return _deferred(inbound_id, second, duplicate=duplicate)
+
+
+def _deferred(inbound_id: int, error: Exception, *, duplicate: bool) -> IntakeResult:
+    """The database failed under us: the message stays stored, and the next pass (the
+    service's, or `tracker reprocess`) reads it."""
+    log.warning("action=inbound.process_deferred inbound=%s error=%s", inbound_id, _one_line(error))
+    return IntakeResult(
+        inbound_id=inbound_id,
+        duplicate=duplicate,
+        state=InboundState.STORED.value,
+        detail=f"stored; the database failed while it was read ({_one_line(error)}); it "
+        "will be read again by the service or `tracker reprocess`",
+    )
 
 
 def mark_failed(

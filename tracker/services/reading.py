@@ -58,17 +58,15 @@ class ReadingFailed(Exception):
 
 
 def reading_limits(settings: Settings) -> ReadingLimits:
-    """The limits the settings ask for: what of a reply's files is kept, and a reader
-    that takes a message big enough to carry them (base64 makes files a third larger).
-    """
+    """The limits the settings ask for: what of a reply's files is kept, and the largest
+    message read: TRACKER_MAX_MESSAGE_MB when set, else one big enough to carry the
+    attachment allowance (base64 makes files a third larger), at least the reader's own."""
     attachments = AttachmentLimits.from_settings(settings)
-    max_bytes = max(DEFAULT_MAX_BYTES, attachments.max_message_bytes * 4 // 3 + _HEADROOM)
-    return ReadingLimits(attachments=attachments, reader=partial(parse_up_to, max_bytes))
-
-
-def parse_up_to(max_bytes: int, raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
-    """The tracker's reader, taking messages up to `max_bytes` (module-level: it is pickled)."""
-    return parse_message(raw, known_refs=known_refs, max_bytes=max_bytes)
+    if settings.max_message_mb is not None:
+        max_bytes = settings.max_message_mb * 1024 * 1024
+    else:
+        max_bytes = max(DEFAULT_MAX_BYTES, attachments.max_message_bytes * 4 // 3 + _HEADROOM)
+    return ReadingLimits(attachments=attachments, max_bytes=max_bytes)
 
 
 def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
@@ -76,11 +74,18 @@ def parse_with_refs(raw: bytes, known_refs: Collection[str] | None) -> ParsedMes
     return parse_message(raw, known_refs=known_refs, max_bytes=DEFAULT_MAX_BYTES)
 
 
+def parse_up_to(raw: bytes, known_refs: Collection[str] | None, *, max_bytes: int) -> ParsedMessage:
+    """The tracker's reader with another largest message (TRACKER_MAX_MESSAGE_MB)."""
+    return parse_message(raw, known_refs=known_refs, max_bytes=max_bytes)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReadingLimits:
-    """How a message is read: the time budget, and the reader (tests swap it)."""
+    """How a message is read: the time budget, the largest message read (larger ones are
+    `too_large` without being read: TRACKER_MAX_MESSAGE_MB), and the reader (tests swap it)."""
 
     budget_seconds: float = DEFAULT_BUDGET_SECONDS
+    max_bytes: int = DEFAULT_MAX_BYTES
     reader: Reader = parse_with_refs
     # What of a reply's attached files is kept (applied when it is recorded).
     attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
@@ -115,14 +120,19 @@ def read_within_budget(
     child process finds it that way.
     """
     limits = limits or ReadingLimits()
+    if len(raw) > limits.max_bytes:  # refused unread: the parser stops at its first check
+        return parse_message(raw, known_refs=known_refs, max_bytes=limits.max_bytes)
     budget_seconds = limits.budget_seconds
+    reader = limits.reader
+    if reader is parse_with_refs and limits.max_bytes != DEFAULT_MAX_BYTES:
+        reader = partial(parse_up_to, max_bytes=limits.max_bytes)  # picklable by name
     context = _context()
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(
         target=_read_in_child,
         args=(
             sending,
-            limits.reader,
+            reader,
             bytes(raw),
             tuple(known_refs) if known_refs is not None else None,
         ),

@@ -42,6 +42,8 @@ REASON_WORDS = {
     HoldReason.UNREADABLE.value: "its structure or text could not be read",
     HoldReason.TOO_COMPLEX.value: "it is built in a way that would take too long or too much "
     "memory to read (a sign of hostile or broken mail)",
+    HoldReason.OPTED_OUT.value: "the participant had opted out, so nothing was recorded; "
+    "assign it if it should count",
     InboundState.FAILED.value: "processing it failed (an error in the tracker or the "
     "database); once the cause is fixed, `tracker reprocess` reads it again",
 }
