@@ -219,29 +219,32 @@ def _insert_all(
     message (a busy tick would pay one round trip per participant).
     """
     insert = insert_for(session)
+    # Core tables with a list of parameter sets: one cached statement sent as
+    # executemany (SQLAlchemy's "insertmanyvalues" batches it and keeps
+    # RETURNING), instead of an ORM multi-VALUES statement compiled anew for
+    # every batch, with every row converted by the ORM first.
+    reminders = Reminder.__table__
     ids: dict[str, int] = {}
     for batch in _batches(messages):
         rows = session.execute(
-            insert(Reminder)
-            .values(
-                [
-                    {
-                        "occurrence_key": m.key,
-                        "participant_id": m.participant_id,
-                        "audience": m.audience,
-                        "kind": m.kind.value,
-                        "local_date": m.local_date,
-                        "scheduled_at": m.scheduled_at,
-                        "state": "planned",
-                        "attempts": 0,
-                        "next_attempt_at": m.scheduled_at,
-                        "created_at": now,
-                    }
-                    for m in batch
-                ]
-            )
+            insert(reminders)
             .on_conflict_do_nothing(index_elements=["occurrence_key"])
-            .returning(Reminder.id, Reminder.occurrence_key)
+            .returning(reminders.c.id, reminders.c.occurrence_key),
+            [
+                {
+                    "occurrence_key": m.key,
+                    "participant_id": m.participant_id,
+                    "audience": m.audience,
+                    "kind": m.kind.value,
+                    "local_date": m.local_date,
+                    "scheduled_at": m.scheduled_at,
+                    "state": "planned",
+                    "attempts": 0,
+                    "next_attempt_at": m.scheduled_at,
+                    "created_at": now,
+                }
+                for m in batch
+            ],
         )
         ids.update({key: reminder_id for reminder_id, key in rows})
     new = [m for m in messages if m.key in ids]
@@ -257,9 +260,10 @@ def _insert_all(
     ]
     for item_batch in _batches(items):
         session.execute(
-            insert(ReminderItem)
-            .values(item_batch)
-            .on_conflict_do_nothing(index_elements=["occurrence_key"])
+            insert(ReminderItem.__table__).on_conflict_do_nothing(
+                index_elements=["occurrence_key"]
+            ),
+            item_batch,
         )
     events = [
         {
