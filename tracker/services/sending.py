@@ -170,8 +170,9 @@ class _Lanes:
             except Exception as error:
                 if self._crash is None:
                     raise
-                # The crash is what matters; these claims expire with their lease.
-                log.warning("action=send.release_failed error=%s", error)
+                # The crash is what the caller reports, in one line (a database
+                # gone, say); these claims expire with their lease.
+                log.debug("action=send.release_failed error=%s", error)
         if self._crash is not None:
             raise self._crash
         return not self._halt.is_set()
