@@ -25,10 +25,11 @@ lint: $(BIN)/tracker
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Lint, types, then every test on SQLite and PostgreSQL, one worker per core
-# (each test has its own database and its own servers on free ports).
+# Lint, types, then every test on SQLite and PostgreSQL, one worker per core and
+# one more, as many tests wait on servers and subprocesses (each test has its own
+# database and its own servers on free ports).
 test: lint
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n $(shell echo $$(( $$(nproc) + 1 )))
 
 # Every performance figure in one table, on SQLite and PostgreSQL (see
 # docs/performance.md); bench-quick runs the small sizes only. The peer reply

@@ -6,8 +6,10 @@ and 2 on bad usage (click's own). Each command family lives in its own module.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 import click
@@ -17,7 +19,15 @@ from tracker.errors import ProgrammeFileError, TrackerError
 
 
 class TrackerGroup(click.Group):
-    """Turns our own errors into one line on stderr and exit code 1."""
+    """Turns our own errors into one line on stderr and exit code 1; loads each
+    command's module when the command is asked for (`COMMAND_MODULES`)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        load_command_modules(self, COMMAND_MODULES.get(cmd_name, ()))
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -58,34 +68,42 @@ def _first_line(error: Exception) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def _register() -> None:
-    from tracker.cli import (
-        backup_commands,
-        coordinator_commands,
-        demo_commands,
-        editing_commands,
-        export_commands,
-        inbound_commands,
-        outbox_commands,
-        programme_commands,
-        schedule_commands,
-        sending_commands,
-        service_commands,
-        web_commands,
-    )
+# Which modules make each command. A command's module is imported only when it
+# runs (or when help lists every command): `tracker ingest` need not load the
+# dashboard, the spreadsheets and the demo first. `participant` gathers
+# subcommands from three families. tests/unit/test_cli_lazy.py keeps this table
+# equal to what the modules register.
+COMMAND_MODULES: dict[str, tuple[str, ...]] = {
+    "action": ("editing_commands",),
+    "backup": ("backup_commands",),
+    "coordinator": ("web_commands",),
+    "db": ("programme_commands",),
+    "demo": ("demo_commands",),
+    "export": ("export_commands",),
+    "fetch-mail": ("inbound_commands",),
+    "import": ("programme_commands",),
+    "ingest": ("inbound_commands",),
+    "outbox": ("outbox_commands",),
+    "parse": ("inbound_commands",),
+    "participant": ("coordinator_commands", "editing_commands", "web_commands"),
+    "preview": ("sending_commands",),
+    "record": ("coordinator_commands",),
+    "reprocess": ("inbound_commands",),
+    "restore": ("backup_commands",),
+    "review": ("inbound_commands",),
+    "run": ("service_commands",),
+    "schedule": ("schedule_commands",),
+    "send-due": ("sending_commands",),
+    "serve": ("web_commands",),
+    "status": ("programme_commands",),
+    "updates": ("inbound_commands",),
+}
 
-    programme_commands.register(main)
-    inbound_commands.register(main)
-    service_commands.register(main)
-    coordinator_commands.register(main)
-    main.add_command(demo_commands.demo_command)
-    sending_commands.register(main)
-    schedule_commands.register(main)
-    export_commands.register(main)
-    editing_commands.register(main)
-    web_commands.register(main)
-    outbox_commands.register(main)
-    backup_commands.register(main)
 
-
-_register()
+def load_command_modules(group: click.Group, modules: Iterable[str]) -> None:
+    """Import each command module and let it register its commands on `group` (once)."""
+    loaded: set[str] = group.__dict__.setdefault("_tracker_modules_loaded", set())
+    for name in modules:
+        if name not in loaded:
+            loaded.add(name)
+            importlib.import_module(f"tracker.cli.{name}").register(group)

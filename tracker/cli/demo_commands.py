@@ -124,3 +124,7 @@ def _this_command() -> str:
     if on_path is not None and Path(on_path).resolve() == invoked:
         return "tracker"
     return os.path.relpath(invoked)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(demo_command)

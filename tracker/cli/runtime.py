@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from sqlalchemy import Engine
@@ -20,7 +20,9 @@ from tracker.config import Settings, load_settings
 from tracker.db import migrate
 from tracker.db.session import make_engine, make_session_factory
 from tracker.errors import TrackerError
-from tracker.services.reading import ReadingLimits, reading_limits
+
+if TYPE_CHECKING:  # the reader loads only for the commands that read mail
+    from tracker.services.reading import ReadingLimits
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Runtime:
     @cached_property
     def reading_limits(self) -> ReadingLimits:
         """How inbound mail is read, with the configured largest message."""
+        from tracker.services.reading import reading_limits
+
         return reading_limits(self.settings)
 
     @contextmanager
