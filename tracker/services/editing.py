@@ -71,9 +71,7 @@ def add_participant(
         session.add(participant)
         what = "participant.added"
     else:
-        _apply(participant, values)
-        participant.archived_at = None
-        participant.updated_at = now
+        _restore(participant, values, now)
         what = "participant.restored"
     session.flush()
     mark_for_planning(participant)
@@ -137,9 +135,7 @@ def add_action(
         session.add(action)
         what = "action.added"
     else:
-        _apply(action, values)
-        action.archived_at = None
-        action.updated_at = now
+        _restore(action, values, now)
         what = "action.restored"
     session.flush()
     mark_for_planning(participant)
@@ -210,6 +206,13 @@ def _apply(row: Participant | Action, values: dict[str, Any]) -> list[str]:
             setattr(row, column, value)
             changes.append(f"{name}: {_shown(old)} → {_shown(value)}")
     return changes
+
+
+def _restore(row: Participant | Action, values: dict[str, Any], now: datetime) -> None:
+    """Bring an archived row back with the values given."""
+    _apply(row, values)
+    row.archived_at = None
+    row.updated_at = now
 
 
 def _shown(value: object) -> str:
