@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import TypeVar, cast
 
@@ -93,31 +93,35 @@ def _plan_page(
 ) -> list[planner.PlannedMessage]:
     """Steps 2-4 for one page of due participants, in a constant number of queries."""
     history = _history(session, [p.id for p in participants])
-    rules_by_programme: dict[int, list[planner.Rule]] = {}
-    due: list[tuple[Participant, list[planner.Rule], planner.ParticipantFacts]] = []
+    # One timetable per programme: its rules' timelines are built once for
+    # the page and shared by every participant on the same calendar.
+    timetables: dict[int, planner.Timetable] = {}
+    plans: list[tuple[Participant, planner.ParticipantPlan | None]] = []
     messages: list[planner.PlannedMessage] = []
     for participant in participants:
-        rules = rules_by_programme.get(participant.programme_id)
-        if rules is None:
-            rules = rules_by_programme[participant.programme_id] = _rules(
-                participant.programme.rules
-            )
+        timetable = timetables.get(participant.programme_id)
+        if timetable is None:
+            rules = _rules(participant.programme.rules)
+            timetable = timetables[participant.programme_id] = planner.Timetable(rules, now)
         facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
-        due.append((participant, rules, facts))
-        messages.extend(planner.due_reminders(rules, [facts], now=now))
+        plan = timetable.plan(facts) if facts.state.receives_reminders else None
+        plans.append((participant, plan))
+        if plan is not None:
+            messages.extend(planner.planned_messages(plan))
     # Another planner may have won some keys: only what this one inserted counts.
     inserted = _insert_all(session, messages, now)
     planned = [m for m in messages if m.key in inserted]
     added_for: dict[int, list[planner.PlannedMessage]] = defaultdict(list)
     for message in planned:
         added_for[message.participant_id].append(message)
-    for participant, rules, facts in due:
+    for participant, plan in plans:
+        if plan is None:
+            participant.next_due_at = None
+            continue
         added = added_for[participant.id]
-        keys = facts.planned_keys | {item.key for m in added for item in m.items}
-        keys |= {m.key for m in added}
-        participant.next_due_at = planner.next_due(
-            rules, replace(facts, planned_keys=keys), now=now
-        )
+        keys = [item.key for m in added for item in m.items] + [m.key for m in added]
+        # The plan updated with what it just planned, not built again.
+        participant.next_due_at = planner.first_firing(plan.with_planned(keys))
     return planned
 
 
