@@ -14,14 +14,22 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import TypeVar, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
 
 from tracker.core import rules as planner
 from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
 from tracker.core.obsolete import why_obsolete
 from tracker.core.participant_plan import PARTICIPANT_KINDS
-from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderItem
+from tracker.db.orm import (
+    Action,
+    Event,
+    FollowUpRule,
+    Participant,
+    Programme,
+    Reminder,
+    ReminderItem,
+)
 from tracker.db.session import insert_for
 
 log = logging.getLogger(__name__)
@@ -49,80 +57,173 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
 
     1. Read the participants whose `next_due_at` has come, a page at a time
        (on PostgreSQL, locked with SKIP LOCKED so that concurrent planners
-       split the work).
-    2. Build the planner's facts for each and ask `rules.due_reminders`.
+       split the work), as plain rows: no ORM object is built for them.
+    2. Build the planner's facts for each and ask their programme's
+       `Timetable` (one per programme for the whole pass) for their plan.
     3. Insert the planned messages with their items, in batches; a unique
        occurrence key that exists already means another planner won.
-    4. Store each participant's new `next_due_at`.
+    4. Store each participant's new `next_due_at`: their plan updated with
+       what this pass inserted.
     """
     checked = 0
     planned: list[planner.PlannedMessage] = []
+    programmes: dict[int, _ProgrammeRules] = {}
     after_id = 0
     while True:
-        page = list(
-            session.scalars(
-                select(Participant)
-                .where(
-                    Participant.next_due_at <= now,
-                    Participant.archived_at.is_(None),
-                    Participant.id > after_id,
-                )
-                .order_by(Participant.id)
-                .limit(_PAGE)
-                .options(selectinload(Participant.actions), selectinload(Participant.programme))
-                .with_for_update(skip_locked=True, of=Participant)
+        page = session.execute(
+            select(
+                Participant.id,
+                Participant.programme_id,
+                Participant.state,
+                Participant.timezone,
+                Participant.country,
+                Participant.last_reply_at,
             )
-        )
+            .where(
+                Participant.next_due_at <= now,
+                Participant.archived_at.is_(None),
+                Participant.id > after_id,
+            )
+            .order_by(Participant.id)
+            .limit(_PAGE)
+            .with_for_update(skip_locked=True, of=Participant)
+        ).all()
         if not page:
             break
         after_id = page[-1].id
         checked += len(page)
-        planned.extend(_plan_page(session, page, now))
-        # Flushed, the page's rows are only weakly held by the session: memory
-        # stays bounded by the page, however many participants are due.
-        session.flush()
-        del page
+        missing = {row.programme_id for row in page} - programmes.keys()
+        programmes.update(_programme_rules(session, missing, now))
+        # Only rows are held, and only for the page: memory stays bounded
+        # by the page, however many participants are due.
+        planned.extend(_plan_page(session, page, programmes, now))
     return PlanningReport(participants_checked=checked, planned=tuple(planned))
 
 
 _PAGE = 1000  # participants planned together: reads batched, memory bounded
 
 
+@dataclass(frozen=True, slots=True)
+class _ProgrammeRules:
+    """A programme's calendar defaults and its rules' timetable for this pass."""
+
+    timezone: str
+    country: str | None
+    working_days_only: bool
+    timetable: planner.Timetable
+
+
+def _programme_rules(
+    session: Session, programme_ids: set[int], now: datetime
+) -> dict[int, _ProgrammeRules]:
+    if not programme_ids:
+        return {}
+    rules: dict[int, list[FollowUpRule]] = defaultdict(list)
+    for rule in session.scalars(
+        select(FollowUpRule)
+        .where(FollowUpRule.programme_id.in_(programme_ids))
+        .order_by(FollowUpRule.programme_id, FollowUpRule.position)
+    ):
+        rules[rule.programme_id].append(rule)
+    rows = session.execute(
+        select(
+            Programme.id, Programme.timezone, Programme.country, Programme.working_days_only
+        ).where(Programme.id.in_(programme_ids))
+    )
+    return {
+        row.id: _ProgrammeRules(
+            timezone=row.timezone,
+            country=row.country,
+            working_days_only=row.working_days_only,
+            timetable=planner.Timetable(_rules(rules[row.id]), now),
+        )
+        for row in rows
+    }
+
+
 def _plan_page(
-    session: Session, participants: list[Participant], now: datetime
+    session: Session,
+    page: Sequence[Row[tuple[int, int, str, str | None, str | None, datetime | None]]],
+    programmes: dict[int, _ProgrammeRules],
+    now: datetime,
 ) -> list[planner.PlannedMessage]:
     """Steps 2-4 for one page of due participants, in a constant number of queries."""
-    history = _history(session, [p.id for p in participants])
-    # One timetable per programme: its rules' timelines are built once for
-    # the page and shared by every participant on the same calendar.
-    timetables: dict[int, planner.Timetable] = {}
-    plans: list[tuple[Participant, planner.ParticipantPlan | None]] = []
+    ids = [row.id for row in page]
+    actions = _open_actions(session, ids)
+    history = _history(session, ids)
+    plans: list[tuple[int, planner.ParticipantPlan | None]] = []
     messages: list[planner.PlannedMessage] = []
-    for participant in participants:
-        timetable = timetables.get(participant.programme_id)
-        if timetable is None:
-            rules = _rules(participant.programme.rules)
-            timetable = timetables[participant.programme_id] = planner.Timetable(rules, now)
-        facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
-        plan = timetable.plan(facts) if facts.state.receives_reminders else None
-        plans.append((participant, plan))
-        if plan is not None:
-            messages.extend(planner.planned_messages(plan))
+    for row in page:
+        programme = programmes[row.programme_id]
+        state = ParticipantState(row.state)
+        if not state.receives_reminders:
+            plans.append((row.id, None))
+            continue
+        sent, planned_keys = history[row.id]
+        facts = planner.ParticipantFacts(
+            participant_id=row.id,
+            state=state,
+            # As `Participant.effective_timezone` and `effective_country`.
+            timezone=row.timezone or programme.timezone,
+            country=row.country or programme.country,
+            working_days_only=programme.working_days_only,
+            actions=actions.get(row.id, ()),
+            last_reply_at=row.last_reply_at,
+            sent=sent,
+            planned_keys=planned_keys,
+        )
+        plan = programme.timetable.plan(facts)
+        plans.append((row.id, plan))
+        messages.extend(planner.planned_messages(plan))
     # Another planner may have won some keys: only what this one inserted counts.
     inserted = _insert_all(session, messages, now)
     planned = [m for m in messages if m.key in inserted]
     added_for: dict[int, list[planner.PlannedMessage]] = defaultdict(list)
     for message in planned:
         added_for[message.participant_id].append(message)
-    for participant, plan in plans:
-        if plan is None:
-            participant.next_due_at = None
-            continue
-        added = added_for[participant.id]
-        keys = [item.key for m in added for item in m.items] + [m.key for m in added]
-        # The plan updated with what it just planned, not built again.
-        participant.next_due_at = planner.first_firing(plan.with_planned(keys))
+    next_due: list[dict[str, object]] = []
+    for participant_id, participant_plan in plans:
+        moment = None
+        if participant_plan is not None:
+            added = added_for[participant_id]
+            keys = [item.key for m in added for item in m.items] + [m.key for m in added]
+            # The plan updated with what it just planned, not built again.
+            moment = planner.first_firing(participant_plan.with_planned(keys))
+        next_due.append({"id": participant_id, "next_due_at": moment})
+    # By primary key, as one executemany (objects already in the session
+    # are updated too).
+    session.execute(update(Participant), next_due)
     return planned
+
+
+def _open_actions(
+    session: Session, participant_ids: list[int]
+) -> dict[int, tuple[planner.ActionFacts, ...]]:
+    """Each participant's actions that are not archived, as the planner sees them."""
+    found: dict[int, list[planner.ActionFacts]] = defaultdict(list)
+    rows = session.execute(
+        select(
+            Action.participant_id,
+            Action.id,
+            Action.ref,
+            Action.due_on,
+            Action.status,
+            Action.last_update_at,
+        )
+        .where(Action.participant_id.in_(participant_ids), Action.archived_at.is_(None))
+        .order_by(Action.participant_id, Action.position)
+    )
+    for participant_id, action_id, ref, due_on, status, last_update_at in rows:
+        found[participant_id].append(
+            planner.ActionFacts(
+                action_id=action_id,
+                ref=ref,
+                due=due_on,
+                status=ActionStatus(status),
+                last_update_at=last_update_at,
+            )
+        )
+    return {pid: tuple(actions) for pid, actions in found.items()}
 
 
 def participant_facts(
@@ -182,28 +283,37 @@ def _history(
     """For each participant: their sent participant reminders, and every planned key."""
     sent: dict[int, list[planner.SentReminder]] = defaultdict(list)
     keys: dict[int, set[str]] = defaultdict(set)
-    rows = session.execute(
-        select(Reminder)
-        .where(Reminder.participant_id.in_(participant_ids))
-        .options(selectinload(Reminder.items))
-    ).scalars()
-    for reminder in rows:
-        pid = reminder.participant_id
-        assert pid is not None  # selected by participant
-        keys[pid].add(reminder.occurrence_key)
-        keys[pid].update(item.occurrence_key for item in reminder.items)
+    reminders = session.execute(
+        select(
+            Reminder.participant_id,
+            Reminder.id,
+            Reminder.occurrence_key,
+            Reminder.kind,
+            Reminder.state,
+            Reminder.sent_at,
+            Reminder.answered_at,
+        ).where(Reminder.participant_id.in_(participant_ids))
+    )
+    for pid, reminder_id, key, kind, state, sent_at, answered_at in reminders:
+        keys[pid].add(key)
         # Only reminders that asked for an answer and reached the server can go
         # unanswered: not acknowledgements, not failed sends.
-        asks = ReminderKind(reminder.kind) in PARTICIPANT_KINDS
-        if asks and reminder.state == "sent" and reminder.sent_at:
+        if ReminderKind(kind) in PARTICIPANT_KINDS and state == "sent" and sent_at:
             sent[pid].append(
                 planner.SentReminder(
-                    reminder_id=reminder.id,
-                    kind=ReminderKind(reminder.kind),
-                    sent_at=reminder.sent_at,
-                    answered=reminder.answered_at is not None,
+                    reminder_id=reminder_id,
+                    kind=ReminderKind(kind),
+                    sent_at=sent_at,
+                    answered=answered_at is not None,
                 )
             )
+    items = session.execute(
+        select(Reminder.participant_id, ReminderItem.occurrence_key)
+        .join(Reminder, ReminderItem.reminder_id == Reminder.id)
+        .where(Reminder.participant_id.in_(participant_ids))
+    )
+    for pid, key in items:
+        keys[pid].add(key)
     return {
         pid: (tuple(sorted(sent[pid], key=lambda s: s.sent_at)), frozenset(keys[pid]))
         for pid in participant_ids
