@@ -8,7 +8,6 @@ A plan is updated, not rebuilt, once what it planned is in the outbox
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -62,16 +61,18 @@ class ParticipantPlan:
         keys = frozenset(keys)
         newest = newest_planned(keys)
         series = tuple(
-            s
-            if s.prefix not in newest
-            or (s.planned_up_to is not None and s.planned_up_to >= newest[s.prefix])
-            else dataclasses.replace(s, planned_up_to=newest[s.prefix])
-            for s in self.series
+            s.planned_to(newest[s.prefix]) if s.prefix in newest else s for s in self.series
         )
         escalation = self.escalation
         if escalation is not None and escalation.key in keys:
             escalation = None
-        return dataclasses.replace(self, series=series, escalation=escalation)
+        return ParticipantPlan(
+            participant=self.participant,
+            now=self.now,
+            zone=self.zone,
+            series=series,
+            escalation=escalation,
+        )
 
 
 def pending_escalation(

@@ -163,6 +163,20 @@ class Series:
     sort_date: date | None = None  # orders the items of a merged message
     planned_up_to: date | None = None
 
+    def planned_to(self, day: date) -> Series:
+        """This series once its occurrence of `day` is planned too."""
+        if self.planned_up_to is not None and self.planned_up_to >= day:
+            return self
+        return Series(
+            timeline=self.timeline,
+            kind=self.kind,
+            prefix=self.prefix,
+            key_of=self.key_of,
+            action_id=self.action_id,
+            sort_date=self.sort_date,
+            planned_up_to=day,
+        )
+
     def usable(self, slot: Slot) -> bool:
         expires_at = self.timeline.expires_at
         if expires_at is not None and slot.moment >= expires_at:

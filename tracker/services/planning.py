@@ -390,7 +390,7 @@ def _insert_all(
         for m in new
     ]
     if events:
-        session.execute(insert(Event), events)
+        session.execute(insert(Event.__table__), events)
     for m in new:
         log.info(
             "action=reminder.planned reminder=%s participant=%s kind=%s scheduled_at=%s",
