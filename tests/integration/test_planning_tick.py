@@ -16,12 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.integration.sender_helpers import EXAMPLE, load_programme
 from tracker.core.rules import next_due
 from tracker.db.orm import Participant, Programme, Reminder
-from tracker.services.planning import (
-    _rules,
-    facts_for,
-    mark_for_planning,
-    plan_due_reminders,
-)
+from tracker.services.planner_facts import rules_of
+from tracker.services.planning import facts_for, mark_for_planning, plan_due_reminders
 
 IMPORTED = datetime(2019, 5, 24, tzinfo=UTC)
 TICKS = [
@@ -58,7 +54,7 @@ def test_each_tick_stores_the_next_due_moment_of_the_facts_it_leaves(
             kept = watched.next_due_at
         with session_factory.begin() as session:
             programme = session.scalars(select(Programme)).one()
-            rules = _rules(programme.rules)
+            rules = rules_of(programme.rules)
             everyone = list(session.scalars(select(Participant).order_by(Participant.id)))
             facts = facts_for(everyone, session=session)
             stored = {p.id: p.next_due_at for p in everyone}

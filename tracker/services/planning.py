@@ -11,18 +11,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
-from typing import TypeVar, cast
+from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from tracker.core import rules as planner
-from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
+from tracker.core.model import ParticipantState, ReminderKind
 from tracker.core.obsolete import why_obsolete
-from tracker.core.participant_plan import PARTICIPANT_KINDS
 from tracker.db.orm import (
-    Action,
     Event,
     FollowUpRule,
     Participant,
@@ -31,6 +29,12 @@ from tracker.db.orm import (
     ReminderItem,
 )
 from tracker.db.session import insert_for
+from tracker.services.planner_facts import (
+    current_actions,
+    history,
+    participant_facts,
+    rules_of,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -135,7 +139,7 @@ def _programme_rules(
             timezone=row.timezone,
             country=row.country,
             working_days_only=row.working_days_only,
-            timetable=planner.Timetable(_rules(rules[row.id]), now),
+            timetable=planner.Timetable(rules_of(rules[row.id]), now),
         )
         for row in rows
     }
@@ -149,8 +153,8 @@ def _plan_page(
 ) -> list[planner.PlannedMessage]:
     """Steps 2-4 for one page of due participants, in a constant number of queries."""
     ids = [row.id for row in page]
-    actions = _open_actions(session, ids)
-    history = _history(session, ids)
+    actions = current_actions(session, ids)
+    history_of = history(session, ids)
     plans: list[tuple[int, planner.ParticipantPlan | None]] = []
     messages: list[planner.PlannedMessage] = []
     for row in page:
@@ -159,7 +163,7 @@ def _plan_page(
         if not state.receives_reminders:
             plans.append((row.id, None))
             continue
-        sent, planned_keys = history[row.id]
+        sent, planned_keys = history_of[row.id]
         facts = planner.ParticipantFacts(
             participant_id=row.id,
             state=state,
@@ -194,130 +198,6 @@ def _plan_page(
     # are updated too).
     session.execute(update(Participant), next_due)
     return planned
-
-
-def _open_actions(
-    session: Session, participant_ids: list[int]
-) -> dict[int, tuple[planner.ActionFacts, ...]]:
-    """Each participant's actions that are not archived, as the planner sees them."""
-    found: dict[int, list[planner.ActionFacts]] = defaultdict(list)
-    rows = session.execute(
-        select(
-            Action.participant_id,
-            Action.id,
-            Action.ref,
-            Action.due_on,
-            Action.status,
-            Action.last_update_at,
-        )
-        .where(Action.participant_id.in_(participant_ids), Action.archived_at.is_(None))
-        .order_by(Action.participant_id, Action.position)
-    )
-    for participant_id, action_id, ref, due_on, status, last_update_at in rows:
-        found[participant_id].append(
-            planner.ActionFacts(
-                action_id=action_id,
-                ref=ref,
-                due=due_on,
-                status=ActionStatus(status),
-                last_update_at=last_update_at,
-            )
-        )
-    return {pid: tuple(actions) for pid, actions in found.items()}
-
-
-def participant_facts(
-    participant: Participant,
-    sent: Sequence[planner.SentReminder],
-    planned_keys: frozenset[str],
-) -> planner.ParticipantFacts:
-    """What the planner knows of one participant (their programme loaded)."""
-    programme = participant.programme
-    return planner.ParticipantFacts(
-        participant_id=participant.id,
-        state=ParticipantState(participant.state),
-        timezone=participant.effective_timezone,
-        country=participant.effective_country,
-        working_days_only=programme.working_days_only,
-        actions=tuple(
-            planner.ActionFacts(
-                action_id=action.id,
-                ref=action.ref,
-                due=action.due_on,
-                status=ActionStatus(action.status),
-                last_update_at=action.last_update_at,
-            )
-            for action in participant.actions
-            if action.archived_at is None
-        ),
-        last_reply_at=participant.last_reply_at,
-        sent=tuple(sent),
-        planned_keys=planned_keys,
-    )
-
-
-def _rules(rows: Sequence[FollowUpRule]) -> list[planner.Rule]:
-    return [
-        planner.Rule(
-            kind=RuleKind(row.kind),
-            at=time.fromisoformat(row.at_time) if row.at_time else None,
-            every=(
-                planner.Period(count=row.every_count, unit=cast(planner.PeriodUnit, row.every_unit))
-                if row.every_count and row.every_unit
-                else None
-            ),
-            first=row.first_on,
-            count=row.count,
-            days=row.days,
-            every_days=row.every_days,
-            max=row.max_count,
-            after_unanswered=row.after_unanswered,
-        )
-        for row in rows
-    ]
-
-
-def _history(
-    session: Session, participant_ids: list[int]
-) -> dict[int, tuple[tuple[planner.SentReminder, ...], frozenset[str]]]:
-    """For each participant: their sent participant reminders, and every planned key."""
-    sent: dict[int, list[planner.SentReminder]] = defaultdict(list)
-    keys: dict[int, set[str]] = defaultdict(set)
-    reminders = session.execute(
-        select(
-            Reminder.participant_id,
-            Reminder.id,
-            Reminder.occurrence_key,
-            Reminder.kind,
-            Reminder.state,
-            Reminder.sent_at,
-            Reminder.answered_at,
-        ).where(Reminder.participant_id.in_(participant_ids))
-    )
-    for pid, reminder_id, key, kind, state, sent_at, answered_at in reminders:
-        keys[pid].add(key)
-        # Only reminders that asked for an answer and reached the server can go
-        # unanswered: not acknowledgements, not failed sends.
-        if ReminderKind(kind) in PARTICIPANT_KINDS and state == "sent" and sent_at:
-            sent[pid].append(
-                planner.SentReminder(
-                    reminder_id=reminder_id,
-                    kind=ReminderKind(kind),
-                    sent_at=sent_at,
-                    answered=answered_at is not None,
-                )
-            )
-    items = session.execute(
-        select(Reminder.participant_id, ReminderItem.occurrence_key)
-        .join(Reminder, ReminderItem.reminder_id == Reminder.id)
-        .where(Reminder.participant_id.in_(participant_ids))
-    )
-    for pid, key in items:
-        keys[pid].add(key)
-    return {
-        pid: (tuple(sorted(sent[pid], key=lambda s: s.sent_at)), frozenset(keys[pid]))
-        for pid in participant_ids
-    }
 
 
 _BATCH = 500  # rows per INSERT: well under SQLite's limit on bound parameters
@@ -414,8 +294,8 @@ def facts_for(
     participants: Sequence[Participant], *, session: Session
 ) -> dict[int, planner.ParticipantFacts]:
     """The planner's facts for each participant (actions and programme loaded), by id."""
-    history = _history(session, [p.id for p in participants])
-    return {p.id: participant_facts(p, *history.get(p.id, ((), frozenset()))) for p in participants}
+    found = history(session, [p.id for p in participants])
+    return {p.id: participant_facts(p, *found.get(p.id, ((), frozenset()))) for p in participants}
 
 
 def why_no_longer_wanted(reminders: Sequence[Reminder], *, session: Session) -> dict[int, str]:
