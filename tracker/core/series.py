@@ -100,10 +100,9 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Following:
-    """A schedule's first occurrence sent after `now`, and its index."""
+    """A schedule's first occurrence sent after `now`."""
 
     schedule: Schedule
-    index: int
     slot: Slot
 
 
@@ -126,6 +125,7 @@ class Timeline:
     def at(
         cls, schedules: Sequence[Schedule], now: datetime, *, expires_at: datetime | None = None
     ) -> Timeline:
+        """The timeline of `schedules` seen from `now` (one binary search per schedule)."""
         latest: Slot | None = None
         following = []
         for schedule in schedules:
@@ -135,9 +135,7 @@ class Timeline:
                 if latest is None or (slot.moment, slot.nominal) > (latest.moment, latest.nominal):
                     latest = slot
             if index < schedule.length:
-                following.append(
-                    Following(schedule=schedule, index=index, slot=schedule.slot(index))
-                )
+                following.append(Following(schedule=schedule, slot=schedule.slot(index)))
         if expires_at is not None and now >= expires_at:
             latest = None
         return cls(expires_at=expires_at, latest=latest, following=tuple(following))
