@@ -9,10 +9,10 @@ another's plan.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.unit.test_rules_oracle import old_due_reminders, old_next_due
@@ -25,7 +25,7 @@ from tests.unit.test_rules_properties import (
     rule_lists,
 )
 from tracker.core.calendar import local_moment
-from tracker.core.model import ActionStatus, ParticipantState, ReminderKind
+from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
 from tracker.core.rules import (
     ActionFacts,
     ParticipantFacts,
@@ -89,15 +89,35 @@ def passes(draw: st.DrawFn) -> tuple[list[ParticipantFacts], datetime]:
     near = st.builds(
         lambda day, shift, at, zone: local_moment(day + timedelta(days=shift), at, ZoneInfo(zone)),
         st.sampled_from(due_dates),
-        st.integers(-10, 40),
+        st.one_of(st.integers(-3, 1), st.integers(-10, 40)),  # the last days before due, often
         st.sampled_from(SEND_TIMES),
         st.sampled_from(ZONES),
     )
     return crowd, draw(st.one_of(moments(last=date(2021, 1, 31)), near))
 
 
+# A reminder on the due date itself, still to come, and the last before its series expires.
+ON_THE_DUE_DATE = (
+    [Rule(kind=RuleKind.BEFORE_DUE, days=0)],
+    [
+        ParticipantFacts(
+            participant_id=1,
+            state=ParticipantState.ACTIVE,
+            timezone="Asia/Shanghai",
+            actions=(
+                ActionFacts(
+                    action_id=10, ref="1", due=date(2019, 9, 30), status=ActionStatus.NOT_STARTED
+                ),
+            ),
+        )
+    ],
+    datetime(2019, 9, 29, 2, 0, tzinfo=UTC),
+)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rules=rule_lists, pass_=passes())
+@example(rules=ON_THE_DUE_DATE[0], pass_=(ON_THE_DUE_DATE[1], ON_THE_DUE_DATE[2]))
 def test_a_shared_timetable_plans_what_the_old_planner_planned(
     rules: list[Rule], pass_: tuple[list[ParticipantFacts], datetime]
 ) -> None:

@@ -124,8 +124,9 @@ class Timeline:
     @classmethod
     def at(
         cls, schedules: Sequence[Schedule], now: datetime, *, expires_at: datetime | None = None
-    ) -> Timeline:
-        """The timeline of `schedules` seen from `now` (one binary search per schedule)."""
+    ) -> Timeline | None:
+        """The timeline of `schedules` seen from `now` (one binary search per
+        schedule); None when nothing in it can be sent at or after `now`."""
         latest: Slot | None = None
         following = []
         for schedule in schedules:
@@ -135,9 +136,14 @@ class Timeline:
                 if latest is None or (slot.moment, slot.nominal) > (latest.moment, latest.nominal):
                     latest = slot
             if index < schedule.length:
-                following.append(Following(schedule=schedule, slot=schedule.slot(index)))
+                slot = schedule.slot(index)
+                # From the expiry on nothing is sent, and later occurrences are later.
+                if expires_at is None or slot.moment < expires_at:
+                    following.append(Following(schedule=schedule, slot=slot))
         if expires_at is not None and now >= expires_at:
             latest = None
+        if latest is None and not following:
+            return None
         return cls(expires_at=expires_at, latest=latest, following=tuple(following))
 
 

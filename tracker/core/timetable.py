@@ -31,11 +31,12 @@ CalendarKey = tuple[str, str | None, bool]  # time zone, country, working days o
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ActionTimelines:
-    """The timelines of an action due on one date, on one calendar."""
+    """The timelines of an action due on one date, on one calendar (None: nothing
+    left to send, or no rule of that kind)."""
 
     before_due: Timeline | None
     overdue: Timeline | None
-    fell_due: datetime | None  # the start of the due date, local; None when no overdue rule
+    fell_due: datetime | None  # the start of the due date, local; None without `overdue`
 
 
 class _Calendar:
@@ -138,7 +139,7 @@ class Timetable:
                         placement=calendar.placement,
                     )
                 )
-        return Timeline.at(schedules, self.now) if schedules else None
+        return Timeline.at(schedules, self.now)
 
     def _action_series(
         self, calendar: _Calendar, action: ActionFacts, planned: dict[str, date]
@@ -217,8 +218,8 @@ class Timetable:
                             placement=calendar.placement,
                         )
                     )
-            if schedules:
-                overdue = Timeline.at(schedules, self.now)
+            overdue = Timeline.at(schedules, self.now)
+            if overdue is not None:
                 fell_due = local_moment(due, time(0), calendar.zone)
         return ActionTimelines(before_due=before_due, overdue=overdue, fell_due=fell_due)
 
