@@ -65,6 +65,7 @@ from tracker.core.facts import (
 )
 from tracker.core.model import ReminderKind
 from tracker.core.participant_plan import ParticipantPlan
+from tracker.core.timetable import Timetable
 
 __all__ = [
     "DEFAULT_AT",
@@ -72,14 +73,18 @@ __all__ = [
     "ActionFacts",
     "Audience",
     "ParticipantFacts",
+    "ParticipantPlan",
     "Period",
     "PeriodUnit",
     "PlannedItem",
     "PlannedMessage",
     "Rule",
     "SentReminder",
+    "Timetable",
     "due_reminders",
+    "first_firing",
     "next_due",
+    "planned_messages",
 ]
 
 # A merged message is named after its most pressing item.
@@ -91,29 +96,15 @@ def due_reminders(
 ) -> list[PlannedMessage]:
     """Every message due at `now`, not yet planned, ordered by `scheduled_at`.
 
-    For each participant who receives reminders:
-
-    1. Build their series (check-ins; before-due and overdue per action).
-    2. Take each series' due occurrence (see `Series.due`): its latest one
-       at or before `now`, if usable and newer than anything planned.
-    3. If any is due but another reminder for them falls later this same
-       local day, plan nothing yet: the day's reminders go out together.
-    4. Otherwise merge the due items into one message at the latest of
-       their moments.
-    5. Separately, plan an escalation to the coordinators if one is due.
+    One `Timetable` serves every participant: each timeline of the rules is
+    built once per calendar and date (see `tracker.core.timetable`).
     """
     _require_aware(now, "now")
+    timetable = Timetable(rules, now)
     messages: list[PlannedMessage] = []
     for participant in participants:
-        if not participant.state.receives_reminders:
-            continue
-        plan = ParticipantPlan(rules, participant)
-        message = _participant_message(plan, now)
-        if message is not None:
-            messages.append(message)
-        escalation = _escalation_message(plan, now)
-        if escalation is not None:
-            messages.append(escalation)
+        if participant.state.receives_reminders:
+            messages.extend(planned_messages(timetable.plan(participant)))
     messages.sort(key=lambda m: (m.scheduled_at, m.participant_id, m.audience))
     return messages
 
@@ -127,24 +118,45 @@ def next_due(
     it as the participant's `next_due_at` and recompute it whenever rules,
     actions, updates, sends or plans change). It may be at or before `now`
     when something is due already. None: nothing can ever fire again.
-
-    1. Each series' first firing: its due occurrence, else its first usable
-       occurrence after `now`; the earliest over all series.
-    2. If that is already due but held back for a later reminder today
-       (step 3 of `due_reminders`), the day's last moment instead.
-    3. The escalation's moment, if one is pending; the earlier of the two.
     """
     _require_aware(now, "now")
     if not participant.state.receives_reminders:
         return None
-    plan = ParticipantPlan(rules, participant)
-    firings = [m for s in plan.series if (m := s.first_firing(now)) is not None]
+    return first_firing(Timetable(rules, now).plan(participant))
+
+
+def planned_messages(plan: ParticipantPlan) -> list[PlannedMessage]:
+    """The messages due for one participant who receives reminders, at the plan's `now`.
+
+    1. Take each series' due occurrence (see `Series.due`): its latest one
+       at or before `now`, if usable and newer than anything planned.
+    2. If any is due but another reminder for them falls later this same
+       local day, plan nothing yet: the day's reminders go out together.
+    3. Otherwise merge the due items into one message at the latest of
+       their moments.
+    4. Separately, plan an escalation to the coordinators if one is due.
+    """
+    message = _participant_message(plan)
+    escalation = _escalation_message(plan)
+    return [m for m in (message, escalation) if m is not None]
+
+
+def first_firing(plan: ParticipantPlan) -> datetime | None:
+    """`next_due` for the plan's participant (who receives reminders) at its `now`.
+
+    1. Each series' first firing: its due occurrence, else its first usable
+       occurrence after `now`; the earliest over all series.
+    2. If that is already due but held back for a later reminder today
+       (step 2 of `planned_messages`), the day's last moment instead.
+    3. The escalation's moment, if one is pending; the earlier of the two.
+    """
+    firings = [m for s in plan.series if (m := s.first_firing()) is not None]
     first = min(firings, default=None)
-    if first is not None and first <= now:
+    if first is not None and first <= plan.now:
         # Due already; while held for a later reminder today, nothing leaves
         # before that reminder's moment.
-        first = plan.held_until(now) or first
-    escalation = plan.pending_escalation()
+        first = plan.held_until() or first
+    escalation = plan.escalation
     if escalation is not None and (first is None or escalation.moment < first):
         first = escalation.moment
     return first
@@ -155,10 +167,10 @@ def _require_aware(moment: datetime, name: str) -> None:
         raise ValueError(f"{name} must be an aware datetime")
 
 
-def _participant_message(plan: ParticipantPlan, now: datetime) -> PlannedMessage | None:
+def _participant_message(plan: ParticipantPlan) -> PlannedMessage | None:
     """The participant's merged message due at `now`, if any (see the module docstring)."""
-    due = plan.due_slots(now)
-    if not due or plan.held_until(now) is not None:
+    due = plan.due_slots()
+    if not due or plan.held_until() is not None:
         return None
     items = tuple(
         PlannedItem(key=series.key_of(slot.nominal), kind=series.kind, action_id=series.action_id)
@@ -185,10 +197,10 @@ def _participant_message(plan: ParticipantPlan, now: datetime) -> PlannedMessage
     )
 
 
-def _escalation_message(plan: ParticipantPlan, now: datetime) -> PlannedMessage | None:
+def _escalation_message(plan: ParticipantPlan) -> PlannedMessage | None:
     """The coordinators' message about this participant due at `now`, if any."""
-    pending = plan.pending_escalation()
-    if pending is None or pending.moment > now:
+    pending = plan.escalation
+    if pending is None or pending.moment > plan.now:
         return None
     return PlannedMessage(
         key=f"msg:{pending.key}",

@@ -1,11 +1,13 @@
 """Regular date series placed on a participant's calendar, and catch-up over them.
 
-A `Schedule` is what one rule says for one participant or action: "every
-month from 2019-06-23, six times, at 09:30". A `Series` is the set of
+A `Schedule` is what one rule says on one calendar from one date: "every
+month from 2019-06-23, six times, at 09:30". A `Timeline` is the set of
 schedules whose occurrences stand in for one another after downtime (every
-check-in of a participant; every overdue reminder of one action): only its
-latest due occurrence is ever sent, and never one older than an occurrence
-already planned.
+check-in of a participant; every overdue reminder of one action), seen from
+one moment `now`: it depends on no participant, so one pass builds it once
+for all the participants who share a calendar and a date. A `Series` is one
+participant's use of a timeline: only its latest due occurrence is ever
+sent, and never one older than an occurrence already planned.
 
 Everything here is pure and takes `now` as a parameter.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import bisect
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -65,8 +67,9 @@ class Schedule:
     """`length` dates from `first`, `step_days` or `step_months` apart, each at `at`.
 
     Send moments never decrease with the index (moving to the next working
-    day is monotonic, and the local time is fixed), which lets every lookup
-    below be a binary search instead of a walk over the whole series.
+    day is monotonic, and the local time is fixed), and nominal dates always
+    increase, which lets every lookup below be a binary search instead of a
+    walk over the whole series.
     """
 
     first: date
@@ -86,10 +89,6 @@ class Schedule:
     def slot(self, index: int) -> Slot:
         return self.placement.slot(self.nominal(index), self.at)
 
-    def last_index_at_or_before(self, now: datetime) -> int | None:
-        index = bisect.bisect_right(range(self.length), now, key=lambda i: self.slot(i).moment)
-        return index - 1 if index > 0 else None
-
     def first_index_after(self, now: datetime) -> int:
         """The first index sent strictly after `now` (== length when none)."""
         return bisect.bisect_right(range(self.length), now, key=lambda i: self.slot(i).moment)
@@ -100,73 +99,126 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Series:
-    """Schedules that stand in for one another, with what one occurrence becomes.
+class Following:
+    """A schedule's first occurrence sent after `now`."""
 
-    `active` is False when nothing in the series may be sent whatever the
-    date (a check-in with no open action; an overdue action already
-    updated). From `expires_at` on, nothing in it is sent any more, however
-    late (a before-due reminder once the due date is over). `planned_up_to`
-    is the newest nominal date of this series already planned: it and
-    everything older are done with.
+    schedule: Schedule
+    slot: Slot
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Timeline:
+    """Schedules that stand in for one another, seen from `now`; no participant's.
+
+    From `expires_at` on, nothing in it is sent any more, however late (a
+    before-due reminder once the due date is over). `latest` is the newest
+    occurrence sent at or before `now` over all the schedules (by moment,
+    then nominal date), None once expired; `following` holds each schedule's
+    first occurrence sent after `now`, where there is one.
     """
 
-    schedules: tuple[Schedule, ...]
+    expires_at: datetime | None
+    latest: Slot | None
+    following: tuple[Following, ...]
+
+    @classmethod
+    def at(
+        cls, schedules: Sequence[Schedule], now: datetime, *, expires_at: datetime | None = None
+    ) -> Timeline | None:
+        """The timeline of `schedules` seen from `now` (one binary search per
+        schedule); None when nothing in it can be sent at or after `now`."""
+        latest: Slot | None = None
+        following = []
+        for schedule in schedules:
+            index = schedule.first_index_after(now)
+            if index > 0:
+                slot = schedule.slot(index - 1)
+                if latest is None or (slot.moment, slot.nominal) > (latest.moment, latest.nominal):
+                    latest = slot
+            if index < schedule.length:
+                slot = schedule.slot(index)
+                # From the expiry on nothing is sent, and later occurrences are later.
+                if expires_at is None or slot.moment < expires_at:
+                    following.append(Following(schedule=schedule, slot=slot))
+        if expires_at is not None and now >= expires_at:
+            latest = None
+        if latest is None and not following:
+            return None
+        return cls(expires_at=expires_at, latest=latest, following=tuple(following))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Series:
+    """One participant's timeline, with what one occurrence becomes.
+
+    `prefix` names the series in occurrence keys, `key_of` turns an
+    occurrence's nominal date into its key. `planned_up_to` is the newest
+    nominal date of this series already planned: it and everything older are
+    done with. A series whose occurrences may not be sent whatever the date
+    (a check-in with no open action; an overdue action already updated) is
+    not built at all.
+    """
+
+    timeline: Timeline
     kind: ReminderKind
+    prefix: str
     key_of: Callable[[date], str]
     action_id: int | None = None
     sort_date: date | None = None  # orders the items of a merged message
-    active: bool = True
-    expires_at: datetime | None = None
     planned_up_to: date | None = None
 
+    def planned_to(self, day: date) -> Series:
+        """This series once its occurrence of `day` is planned too."""
+        if self.planned_up_to is not None and self.planned_up_to >= day:
+            return self
+        return Series(
+            timeline=self.timeline,
+            kind=self.kind,
+            prefix=self.prefix,
+            key_of=self.key_of,
+            action_id=self.action_id,
+            sort_date=self.sort_date,
+            planned_up_to=day,
+        )
+
     def usable(self, slot: Slot) -> bool:
-        if not self.active:
-            return False
-        if self.expires_at is not None and slot.moment >= self.expires_at:
+        expires_at = self.timeline.expires_at
+        if expires_at is not None and slot.moment >= expires_at:
             return False
         return self.planned_up_to is None or slot.nominal > self.planned_up_to
 
-    def due(self, now: datetime) -> Slot | None:
-        """The occurrence to send at `now`, if any.
+    def due(self) -> Slot | None:
+        """The occurrence to send at the timeline's `now`, if any.
 
-        1. Take each schedule's latest occurrence sent at or before `now`.
-        2. Keep the latest of those (by moment, then nominal date): after
-           downtime only the newest missed occurrence counts, older ones are
-           silently superseded.
-        3. Send it only if it is usable: active, not expired, and newer than
-           anything already planned in the series.
+        After downtime only the newest missed occurrence counts (the
+        timeline's `latest`), older ones are silently superseded; it is sent
+        only if it is usable: not expired, and newer than anything already
+        planned in the series.
         """
-        if self.expires_at is not None and now >= self.expires_at:
-            return None
-        latest: Slot | None = None
-        for schedule in self.schedules:
-            index = schedule.last_index_at_or_before(now)
-            if index is None:
-                continue
-            slot = schedule.slot(index)
-            if latest is None or (slot.moment, slot.nominal) > (latest.moment, latest.nominal):
-                latest = slot
+        latest = self.timeline.latest
         return latest if latest is not None and self.usable(latest) else None
 
-    def upcoming(self, now: datetime) -> list[Slot]:
+    def upcoming(self) -> list[Slot]:
         """Each schedule's first usable occurrence sent after `now`."""
-        if not self.active:
-            return []
         found: list[Slot] = []
-        for schedule in self.schedules:
-            index = schedule.first_index_after(now)
-            if self.planned_up_to is not None:
-                index = max(index, schedule.first_index_named_after(self.planned_up_to))
-            if index < schedule.length and self.usable(slot := schedule.slot(index)):
+        for following in self.timeline.following:
+            slot = following.slot
+            if self.planned_up_to is not None and slot.nominal <= self.planned_up_to:
+                # Nominal dates increase with the index: skip to the first one
+                # past what is planned (later ones are only later).
+                index = following.schedule.first_index_named_after(self.planned_up_to)
+                if index >= following.schedule.length:
+                    continue
+                slot = following.schedule.slot(index)
+            if self.usable(slot):
                 # Later occurrences of the schedule are only later (or as
                 # stale), so the first usable one is all the caller needs.
                 found.append(slot)
         return found
 
-    def first_firing(self, now: datetime) -> datetime | None:
+    def first_firing(self) -> datetime | None:
         """The earliest moment at or after which this series has something to send."""
-        current = self.due(now)
+        current = self.due()
         if current is not None:
             return current.moment
-        return min((slot.moment for slot in self.upcoming(now)), default=None)
+        return min((slot.moment for slot in self.upcoming()), default=None)

@@ -10,19 +10,31 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, time
-from typing import TypeVar, cast
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Row, select, update
+from sqlalchemy.orm import Session
 
 from tracker.core import rules as planner
-from tracker.core.model import ActionStatus, ParticipantState, ReminderKind, RuleKind
+from tracker.core.model import ParticipantState, ReminderKind
 from tracker.core.obsolete import why_obsolete
-from tracker.core.participant_plan import PARTICIPANT_KINDS
-from tracker.db.orm import Event, FollowUpRule, Participant, Reminder, ReminderItem
+from tracker.db.orm import (
+    Event,
+    FollowUpRule,
+    Participant,
+    Programme,
+    Reminder,
+    ReminderItem,
+)
 from tracker.db.session import insert_for
+from tracker.services.planner_facts import (
+    current_actions,
+    history,
+    participant_facts,
+    rules_of,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,161 +61,143 @@ def plan_due_reminders(*, session: Session, now: datetime) -> PlanningReport:
 
     1. Read the participants whose `next_due_at` has come, a page at a time
        (on PostgreSQL, locked with SKIP LOCKED so that concurrent planners
-       split the work).
-    2. Build the planner's facts for each and ask `rules.due_reminders`.
+       split the work), as plain rows: no ORM object is built for them.
+    2. Build the planner's facts for each and ask their programme's
+       `Timetable` (one per programme for the whole pass) for their plan.
     3. Insert the planned messages with their items, in batches; a unique
        occurrence key that exists already means another planner won.
-    4. Store each participant's new `next_due_at`.
+    4. Store each participant's new `next_due_at`: their plan updated with
+       what this pass inserted.
     """
     checked = 0
     planned: list[planner.PlannedMessage] = []
+    programmes: dict[int, _ProgrammeRules] = {}
     after_id = 0
     while True:
-        page = list(
-            session.scalars(
-                select(Participant)
-                .where(
-                    Participant.next_due_at <= now,
-                    Participant.archived_at.is_(None),
-                    Participant.id > after_id,
-                )
-                .order_by(Participant.id)
-                .limit(_PAGE)
-                .options(selectinload(Participant.actions), selectinload(Participant.programme))
-                .with_for_update(skip_locked=True, of=Participant)
+        page = session.execute(
+            select(
+                Participant.id,
+                Participant.programme_id,
+                Participant.state,
+                Participant.timezone,
+                Participant.country,
+                Participant.last_reply_at,
             )
-        )
+            .where(
+                Participant.next_due_at <= now,
+                Participant.archived_at.is_(None),
+                Participant.id > after_id,
+            )
+            .order_by(Participant.id)
+            .limit(_PAGE)
+            .with_for_update(skip_locked=True, of=Participant)
+        ).all()
         if not page:
             break
         after_id = page[-1].id
         checked += len(page)
-        planned.extend(_plan_page(session, page, now))
-        # Flushed, the page's rows are only weakly held by the session: memory
-        # stays bounded by the page, however many participants are due.
-        session.flush()
-        del page
+        missing = {row.programme_id for row in page} - programmes.keys()
+        programmes.update(_programme_rules(session, missing, now))
+        # Only rows are held, and only for the page: memory stays bounded
+        # by the page, however many participants are due.
+        planned.extend(_plan_page(session, page, programmes, now))
     return PlanningReport(participants_checked=checked, planned=tuple(planned))
 
 
 _PAGE = 1000  # participants planned together: reads batched, memory bounded
 
 
+@dataclass(frozen=True, slots=True)
+class _ProgrammeRules:
+    """A programme's calendar defaults and its rules' timetable for this pass."""
+
+    timezone: str
+    country: str | None
+    working_days_only: bool
+    timetable: planner.Timetable
+
+
+def _programme_rules(
+    session: Session, programme_ids: set[int], now: datetime
+) -> dict[int, _ProgrammeRules]:
+    if not programme_ids:
+        return {}
+    rules: dict[int, list[FollowUpRule]] = defaultdict(list)
+    for rule in session.scalars(
+        select(FollowUpRule)
+        .where(FollowUpRule.programme_id.in_(programme_ids))
+        .order_by(FollowUpRule.programme_id, FollowUpRule.position)
+    ):
+        rules[rule.programme_id].append(rule)
+    rows = session.execute(
+        select(
+            Programme.id, Programme.timezone, Programme.country, Programme.working_days_only
+        ).where(Programme.id.in_(programme_ids))
+    )
+    return {
+        row.id: _ProgrammeRules(
+            timezone=row.timezone,
+            country=row.country,
+            working_days_only=row.working_days_only,
+            timetable=planner.Timetable(rules_of(rules[row.id]), now),
+        )
+        for row in rows
+    }
+
+
 def _plan_page(
-    session: Session, participants: list[Participant], now: datetime
+    session: Session,
+    page: Sequence[Row[tuple[int, int, str, str | None, str | None, datetime | None]]],
+    programmes: dict[int, _ProgrammeRules],
+    now: datetime,
 ) -> list[planner.PlannedMessage]:
     """Steps 2-4 for one page of due participants, in a constant number of queries."""
-    history = _history(session, [p.id for p in participants])
-    rules_by_programme: dict[int, list[planner.Rule]] = {}
-    due: list[tuple[Participant, list[planner.Rule], planner.ParticipantFacts]] = []
+    ids = [row.id for row in page]
+    actions = current_actions(session, ids)
+    history_of = history(session, ids)
+    plans: list[tuple[int, planner.ParticipantPlan | None]] = []
     messages: list[planner.PlannedMessage] = []
-    for participant in participants:
-        rules = rules_by_programme.get(participant.programme_id)
-        if rules is None:
-            rules = rules_by_programme[participant.programme_id] = _rules(
-                participant.programme.rules
-            )
-        facts = participant_facts(participant, *history.get(participant.id, ((), frozenset())))
-        due.append((participant, rules, facts))
-        messages.extend(planner.due_reminders(rules, [facts], now=now))
+    for row in page:
+        programme = programmes[row.programme_id]
+        state = ParticipantState(row.state)
+        if not state.receives_reminders:
+            plans.append((row.id, None))
+            continue
+        sent, planned_keys = history_of[row.id]
+        facts = planner.ParticipantFacts(
+            participant_id=row.id,
+            state=state,
+            # As `Participant.effective_timezone` and `effective_country`.
+            timezone=row.timezone or programme.timezone,
+            country=row.country or programme.country,
+            working_days_only=programme.working_days_only,
+            actions=actions.get(row.id, ()),
+            last_reply_at=row.last_reply_at,
+            sent=sent,
+            planned_keys=planned_keys,
+        )
+        plan = programme.timetable.plan(facts)
+        plans.append((row.id, plan))
+        messages.extend(planner.planned_messages(plan))
     # Another planner may have won some keys: only what this one inserted counts.
     inserted = _insert_all(session, messages, now)
     planned = [m for m in messages if m.key in inserted]
     added_for: dict[int, list[planner.PlannedMessage]] = defaultdict(list)
     for message in planned:
         added_for[message.participant_id].append(message)
-    for participant, rules, facts in due:
-        added = added_for[participant.id]
-        keys = facts.planned_keys | {item.key for m in added for item in m.items}
-        keys |= {m.key for m in added}
-        participant.next_due_at = planner.next_due(
-            rules, replace(facts, planned_keys=keys), now=now
-        )
+    next_due: list[dict[str, object]] = []
+    for participant_id, participant_plan in plans:
+        moment = None
+        if participant_plan is not None:
+            added = added_for[participant_id]
+            keys = [item.key for m in added for item in m.items] + [m.key for m in added]
+            # The plan updated with what it just planned, not built again.
+            moment = planner.first_firing(participant_plan.with_planned(keys))
+        next_due.append({"id": participant_id, "next_due_at": moment})
+    # By primary key, as one executemany (objects already in the session
+    # are updated too).
+    session.execute(update(Participant), next_due)
     return planned
-
-
-def participant_facts(
-    participant: Participant,
-    sent: Sequence[planner.SentReminder],
-    planned_keys: frozenset[str],
-) -> planner.ParticipantFacts:
-    """What the planner knows of one participant (their programme loaded)."""
-    programme = participant.programme
-    return planner.ParticipantFacts(
-        participant_id=participant.id,
-        state=ParticipantState(participant.state),
-        timezone=participant.effective_timezone,
-        country=participant.effective_country,
-        working_days_only=programme.working_days_only,
-        actions=tuple(
-            planner.ActionFacts(
-                action_id=action.id,
-                ref=action.ref,
-                due=action.due_on,
-                status=ActionStatus(action.status),
-                last_update_at=action.last_update_at,
-            )
-            for action in participant.actions
-            if action.archived_at is None
-        ),
-        last_reply_at=participant.last_reply_at,
-        sent=tuple(sent),
-        planned_keys=planned_keys,
-    )
-
-
-def _rules(rows: Sequence[FollowUpRule]) -> list[planner.Rule]:
-    return [
-        planner.Rule(
-            kind=RuleKind(row.kind),
-            at=time.fromisoformat(row.at_time) if row.at_time else None,
-            every=(
-                planner.Period(count=row.every_count, unit=cast(planner.PeriodUnit, row.every_unit))
-                if row.every_count and row.every_unit
-                else None
-            ),
-            first=row.first_on,
-            count=row.count,
-            days=row.days,
-            every_days=row.every_days,
-            max=row.max_count,
-            after_unanswered=row.after_unanswered,
-        )
-        for row in rows
-    ]
-
-
-def _history(
-    session: Session, participant_ids: list[int]
-) -> dict[int, tuple[tuple[planner.SentReminder, ...], frozenset[str]]]:
-    """For each participant: their sent participant reminders, and every planned key."""
-    sent: dict[int, list[planner.SentReminder]] = defaultdict(list)
-    keys: dict[int, set[str]] = defaultdict(set)
-    rows = session.execute(
-        select(Reminder)
-        .where(Reminder.participant_id.in_(participant_ids))
-        .options(selectinload(Reminder.items))
-    ).scalars()
-    for reminder in rows:
-        pid = reminder.participant_id
-        assert pid is not None  # selected by participant
-        keys[pid].add(reminder.occurrence_key)
-        keys[pid].update(item.occurrence_key for item in reminder.items)
-        # Only reminders that asked for an answer and reached the server can go
-        # unanswered: not acknowledgements, not failed sends.
-        asks = ReminderKind(reminder.kind) in PARTICIPANT_KINDS
-        if asks and reminder.state == "sent" and reminder.sent_at:
-            sent[pid].append(
-                planner.SentReminder(
-                    reminder_id=reminder.id,
-                    kind=ReminderKind(reminder.kind),
-                    sent_at=reminder.sent_at,
-                    answered=reminder.answered_at is not None,
-                )
-            )
-    return {
-        pid: (tuple(sorted(sent[pid], key=lambda s: s.sent_at)), frozenset(keys[pid]))
-        for pid in participant_ids
-    }
 
 
 _BATCH = 500  # rows per INSERT: well under SQLite's limit on bound parameters
@@ -276,7 +270,7 @@ def _insert_all(
         for m in new
     ]
     if events:
-        session.execute(insert(Event), events)
+        session.execute(insert(Event.__table__), events)
     for m in new:
         log.info(
             "action=reminder.planned reminder=%s participant=%s kind=%s scheduled_at=%s",
@@ -300,8 +294,8 @@ def facts_for(
     participants: Sequence[Participant], *, session: Session
 ) -> dict[int, planner.ParticipantFacts]:
     """The planner's facts for each participant (actions and programme loaded), by id."""
-    history = _history(session, [p.id for p in participants])
-    return {p.id: participant_facts(p, *history.get(p.id, ((), frozenset()))) for p in participants}
+    found = history(session, [p.id for p in participants])
+    return {p.id: participant_facts(p, *found.get(p.id, ((), frozenset()))) for p in participants}
 
 
 def why_no_longer_wanted(reminders: Sequence[Reminder], *, session: Session) -> dict[int, str]:
