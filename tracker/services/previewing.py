@@ -74,7 +74,8 @@ def preview_mail(
     """The message of `kind` for `participant` (or, for a digest, their programme) at `now`."""
     reminder = _unsaved_reminder(participant, kind, ref=ref, session=session, now=now)
     reminder.message_id = f"<preview@{identity.domain}>"
-    message = compose_reminder(reminder, session=session, env=env, identity=identity, now=now)
+    mail = compose_reminder(reminder, session=session, env=env, identity=identity, now=now)
+    message = mail.parsed()
     return PreviewedMail(
         kind=kind.value,
         sender=str(message["From"]),
