@@ -89,16 +89,16 @@ def encode_text(body: str) -> tuple[str, str]:
         return "base64", _base64(lines)
     if max((len(line) for line in lines), default=0) <= MAX_LINE_LENGTH:
         return "7bit", LINESEP.join(line.decode("ascii") for line in lines) + LINESEP
-    sniffed = b"".join(line + b"\r\n" for line in lines[:_SNIFFED_LINES])
+    sniffed = b"\r\n".join(lines[:_SNIFFED_LINES]) + b"\r\n"
     sniffed_qp = body_encode(sniffed.decode("latin-1"), MAX_LINE_LENGTH)
     if len(sniffed_qp) > len(binascii.b2a_base64(sniffed)):
         return "base64", _base64(lines)
-    normal = b"".join(line + b"\n" for line in lines).decode("latin-1")
+    normal = (b"\n".join(lines) + b"\n").decode("latin-1")
     return "quoted-printable", _NEWLINE.sub(LINESEP, body_encode(normal, MAX_LINE_LENGTH))
 
 
 def _base64(lines: list[bytes]) -> str:
-    data = b"".join(line + b"\r\n" for line in lines)
+    data = b"\r\n".join(lines) + b"\r\n"
     return "".join(
         binascii.b2a_base64(data[start : start + _BASE64_BYTES_PER_LINE]).decode("ascii")[:-1]
         + LINESEP
