@@ -177,7 +177,8 @@ def _first_unanswered(participant: Participant, *, session: Session) -> int | No
 
 
 def _part(message: EmailMessage, subtype: str) -> str:
+    """The text of a part as rendered: the wire's CRLF line ends become LF."""
     part = message.get_body(preferencelist=(subtype,))
     if part is None or part.get_content_subtype() != subtype:
         return ""
-    return str(part.get_content())
+    return str(part.get_content()).replace("\r\n", "\n")
