@@ -12,6 +12,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET_KEY
+from tracker.mail.outgoing import OutgoingMail
 from tracker.mail.render import create_mail_environment
 from tracker.programme.reading import read_programme_file
 from tracker.services.composing import MailIdentity
@@ -29,10 +30,12 @@ IDENTITY = MailIdentity(
 
 
 class CollectingMailer:
-    """A Mailer that keeps what it is given (the SMTP adapter has its own real-server tests)."""
+    """A Mailer that keeps what it is given, as a mail program reads it (the SMTP
+    adapter has its own real-server tests)."""
 
     def __init__(self) -> None:
         self.sent: list[EmailMessage] = []
+        self.raws: list[bytes] = []  # the same, as SMTP would send them
 
     def __enter__(self) -> Self:
         return self
@@ -45,8 +48,9 @@ class CollectingMailer:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
+    def send(self, message: OutgoingMail) -> None:
+        self.sent.append(message.parsed())
+        self.raws.append(message.raw)
 
 
 def load_programme(factory: sessionmaker[Session], now: datetime, text: str = SMALL) -> None:

@@ -29,6 +29,7 @@ from tracker.db.orm import Coordinator, Participant
 from tracker.db.session import make_engine, make_session_factory
 from tracker.errors import TrackerError
 from tracker.inbound.attachments import AttachedFile
+from tracker.mail.outgoing import OutgoingMail
 from tracker.mail.render import create_mail_environment, template_languages
 from tracker.programme.reading import read_programme_file
 from tracker.resources import bundled
@@ -63,12 +64,10 @@ class FolderMailer:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
-        self.sent.append(message)
-        name = (
-            f"{len(self.sent):03d}-{str(message['To']).split('<')[-1].strip('>').split('@')[0]}.eml"
-        )
-        (self.folder / name).write_bytes(message.as_bytes())
+    def send(self, message: OutgoingMail) -> None:
+        self.sent.append(message.parsed())
+        name = f"{len(self.sent):03d}-{message.recipients[-1].split('@')[0]}.eml"
+        (self.folder / name).write_bytes(message.raw)
 
 
 @dataclass(frozen=True, slots=True)

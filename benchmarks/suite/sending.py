@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Self
 
@@ -29,6 +28,7 @@ from sqlalchemy import func, select
 from tracker.config import SmtpSettings
 from tracker.db.orm import Reminder
 from tracker.db.session import make_engine, make_session_factory
+from tracker.mail.outgoing import OutgoingMail
 from tracker.mail.render import create_mail_environment
 from tracker.mail.smtp import SmtpMailer
 from tracker.services.composing import MailIdentity
@@ -71,7 +71,7 @@ def plan_first_check_in(url: str) -> tuple[float, float, int]:
 class _ConnectionPerMessage(SmtpMailer):
     """The naive sender: connect, send one message, quit."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: OutgoingMail) -> None:
         try:
             super().send(message)
         finally:
@@ -116,8 +116,8 @@ def sample_messages(url: str, port: int, count: int) -> list[bytes]:
         def __exit__(self, *_: object) -> None:
             return None
 
-        def send(self, message: EmailMessage) -> None:
-            captured.append(message.as_bytes())
+        def send(self, message: OutgoingMail) -> None:
+            captured.append(message.raw)
 
     engine = make_engine(url)
     factory = make_session_factory(engine)

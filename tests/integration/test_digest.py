@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_SECRET_KEY
 from tests.mailflow import IDENTITY, CollectingMailer, load_programme, reply_to, send_pass
-from tracker.mail.outgoing import PermanentMailError
+from tracker.mail.outgoing import OutgoingMail, PermanentMailError
 from tracker.mail.render import create_mail_environment
 from tracker.services.intake import ingest
 from tracker.services.sending import send_due
@@ -110,8 +110,8 @@ def test_the_digest_shows_the_weeks_updates_and_held_messages(
 class RefusingAnna(CollectingMailer):
     """The server refuses Anna's address for good."""
 
-    def send(self, message: EmailMessage) -> None:
-        if "anna@example.org" in str(message["To"]):
+    def send(self, message: OutgoingMail) -> None:
+        if "anna@example.org" in message.recipients:
             raise PermanentMailError(
                 "SMTP mail.example.org:25: 550 recipient anna@example.org refused: "
                 "5.1.1 no such user",

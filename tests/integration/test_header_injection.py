@@ -214,9 +214,8 @@ def test_with_a_public_url_participants_get_one_click_unsubscribe_and_coordinato
         send_due(
             session_factory=session_factory, mailer=mailer, env=env, identity=identity, now=day
         )
-    raws = [m.as_bytes() for m in mailer.sent]
     kinds_seen = set()
-    for raw in raws:
+    for raw in mailer.raws:
         message = email.message_from_bytes(raw, policy=policy.compat32)
         kind = str(message["X-Tracker-Kind"])
         kinds_seen.add(kind)

@@ -27,7 +27,7 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.integration.sender_helpers import IDENTITY, body_parts, load_programme
 from tests.mailflow import reply_to
 from tracker.db.session import make_engine, make_session_factory
-from tracker.mail.outgoing import PermanentMailError, TemporaryMailError
+from tracker.mail.outgoing import OutgoingMail, PermanentMailError, TemporaryMailError
 from tracker.mail.render import create_mail_environment
 from tracker.services.intake import ingest
 from tracker.services.sending import send_due
@@ -136,7 +136,8 @@ class StoryMailer:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: OutgoingMail) -> None:
+        message = mail.parsed()
         kind, to = str(message["X-Tracker-Kind"]), str(message["To"])
         if kind == "before_due" and WANG in to:
             self.mail.append(Mail(message, self.now, delivered=False))

@@ -18,7 +18,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 from types import TracebackType
 from typing import Self
 
@@ -35,6 +34,7 @@ from tests.integration.sender_helpers import (
     smtp_url,
 )
 from tests.smtp_server import SmtpTestServer
+from tracker.mail.outgoing import OutgoingMail
 from tracker.mail.render import create_mail_environment
 from tracker.services.claiming import OutboxPolicy
 from tracker.services.planning import plan_due_reminders
@@ -63,7 +63,7 @@ class SlowMailer:
     per_message: float
     second_pass_at: int
     start_second_pass: Callable[[], SendReport]
-    sent: list[EmailMessage] = field(default_factory=list)
+    sent: list[OutgoingMail] = field(default_factory=list)
     second: SendReport | None = None
 
     def __enter__(self) -> Self:
@@ -77,7 +77,7 @@ class SlowMailer:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: OutgoingMail) -> None:
         if len(self.sent) + 1 == self.second_pass_at and self.second is None:
             self.second = self.start_second_pass()
         self.clock.seconds += self.per_message
@@ -86,7 +86,7 @@ class SlowMailer:
 
 @dataclass
 class QuickMailer:
-    sent: list[EmailMessage] = field(default_factory=list)
+    sent: list[OutgoingMail] = field(default_factory=list)
 
     def __enter__(self) -> Self:
         return self
@@ -99,7 +99,7 @@ class QuickMailer:
     ) -> None:
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: OutgoingMail) -> None:
         self.sent.append(message)
 
 
@@ -154,7 +154,7 @@ def test_a_second_pass_during_a_long_one_sends_nothing_twice(
         monotonic=clock,
     )
     assert first.second is not None, "the second pass never ran"
-    sent = Counter(str(m["Message-ID"]) for m in [*first.sent, *other.sent])
+    sent = Counter(m.message_id for m in [*first.sent, *other.sent])
     duplicates = sum(n - 1 for n in sent.values())
     assert duplicates == 0, why
     assert len(sent) == 70

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 import pytest
 
@@ -13,6 +12,7 @@ from tracker.config import SmtpSettings
 from tracker.core.tokens import make_reply_token
 from tracker.mail.outgoing import (
     Mailbox,
+    OutgoingMail,
     PermanentMailError,
     SmtpConfigurationError,
     TemporaryMailError,
@@ -75,7 +75,7 @@ def mailer_for(settings: SmtpSettings, clock: FakeClock | None = None) -> SmtpMa
     )
 
 
-def message(number: int, *, to_address: str = "wang.wei@example.cn") -> EmailMessage:
+def message(number: int, *, to_address: str = "wang.wei@example.cn") -> OutgoingMail:
     token = make_reply_token(number, "test-secret", nonce=None)
     rendered = RenderedMail(
         subject=f"【城市气候变化政策】行动计划落实情况了解 {number}",

@@ -13,6 +13,7 @@ import ssl
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tests.integration.sender_helpers import load_programme, outbox, programme_t
 from tests.smtp_server import SmtpTestServer, TlsMode
 from tests.tls import SelfSignedCertificate, make_certificate
 from tracker.config import parse_smtp_url
-from tracker.mail.outgoing import SmtpConfigurationError
+from tracker.mail.outgoing import OutgoingMail, SmtpConfigurationError
 from tracker.mail.smtp import SmtpMailer
 
 USER = "tracker"
@@ -63,14 +64,19 @@ def url_for(server: SmtpTestServer) -> str:
     return f"smtps://{where}" if server.tls_mode == "implicit" else f"smtp://{where}?starttls=true"
 
 
-def a_message() -> EmailMessage:
-    message = EmailMessage()
+def a_message() -> OutgoingMail:
+    message = EmailMessage(policy=policy.SMTP)
     message["From"] = "Programme Office <followup@example.org>"
     message["To"] = "Wang Wei <wang.wei@example.cn>"
     message["Subject"] = "Progress on your action plan"
     message["Message-ID"] = "<tls-test-1@example.org>"
     message.set_content("1: done\n")
-    return message
+    return OutgoingMail(
+        raw=message.as_bytes(),
+        sender="followup@example.org",
+        recipients=("wang.wei@example.cn",),
+        message_id="<tls-test-1@example.org>",
+    )
 
 
 def mailer(server: SmtpTestServer, context: ssl.SSLContext | None) -> SmtpMailer:

@@ -25,6 +25,7 @@ from tracker.mail.contexts import ActionLine, DigestContext, MailContext, Remind
 from tracker.mail.headers import header_text, safe_message_id
 from tracker.mail.outgoing import (
     Mailbox,
+    OutgoingMail,
     UnsafeHeaderError,
     build_message,
     make_message_id,
@@ -71,7 +72,7 @@ ENCODED_WORD_ATTACKS = [
 ]
 
 
-def build(**changes: object) -> EmailMessage:
+def build(**changes: object) -> OutgoingMail:
     arguments: dict[str, object] = {
         "rendered": RENDERED,
         "from_header": "项目组 <followup@example.org>",
@@ -85,12 +86,12 @@ def build(**changes: object) -> EmailMessage:
     return build_message(**arguments)  # type: ignore[arg-type]
 
 
-def wire(message: EmailMessage) -> bytes:
-    """The bytes smtplib sends (it flattens with the message's own policy)."""
-    return message.as_bytes()
+def wire(message: OutgoingMail) -> bytes:
+    """The bytes smtplib sends."""
+    return message.raw
 
 
-def round_trip(message: EmailMessage) -> EmailMessage:
+def round_trip(message: OutgoingMail) -> EmailMessage:
     raw = wire(message)
     head = raw.split(b"\r\n\r\n", 1)[0]
     head.decode("ascii")  # nothing but ASCII in the headers

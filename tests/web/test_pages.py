@@ -215,6 +215,7 @@ def test_the_email_preview_shows_what_would_be_sent_and_sandboxes_its_html(world
     assert "Pair each city with a peer city" in page
     assert "sandbox" in page
     assert "<iframe" in page
+    assert "\r" not in page  # the text as rendered, not with the wire's line ends
     zh = client.get(f"{base}?participant={world.wang}&kind=check_in").get_data(as_text=True)
     assert "试点低排放物流配送区" in zh
     assert "尊敬的王晓明" in zh
@@ -222,6 +223,7 @@ def test_the_email_preview_shows_what_would_be_sent_and_sandboxes_its_html(world
     assert frame.headers["Content-Security-Policy"].endswith("sandbox")
     assert "script-src" not in frame.headers["Content-Security-Policy"]
     assert frame.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert b"\r" not in frame.get_data()
     with world.factory() as session:
         assert len(session.scalars(select(Reminder.id)).all()) == before  # nothing planned
 

@@ -9,19 +9,18 @@ Three rules keep data from changing a message's structure:
    package decodes encoded-words when it parses a value it is given, so an
    intact ``=?utf-8?q?=0D=0A?=`` in a name would become a real CR LF on the
    wire.
-2. **Every header but the MIME ones is written by us**, as printable ASCII,
-   and `MailPolicy` writes it verbatim, folded only at whitespace. The
-   `email` header registry would RFC 2047-encode a long token of a structured
-   header (Message-ID, In-Reply-To, References, Reply-To, List-Unsubscribe),
-   which mail programs then ignore, and it drops the quotes of a long quoted
-   display name when it folds one. Display names and subjects are encoded
-   here instead (`format_mailboxes`, `format_text`): atoms or a quoted string
-   when ASCII, RFC 2047 words otherwise. Message-IDs from outside are echoed
-   only when they match the strict ``<local@domain>`` grammar of
-   `safe_message_id`.
-3. **Proof**: `verify_headers` serialises the header block as SMTP will send
-   it, parses it back, and compares the header names and values with what was
-   meant. It costs a header parse per message, not a full serialisation.
+2. **Every header is written by us**, as printable ASCII, verbatim, folded
+   only at whitespace (`fold_at_whitespace`). (The `email` header registry
+   would RFC 2047-encode a long token of a structured header (Message-ID,
+   In-Reply-To, References, Reply-To, List-Unsubscribe), which mail programs
+   then ignore, and it drops the quotes of a long quoted display name when it
+   folds one.) Display names and subjects are encoded here
+   (`format_mailboxes`, `format_text`): atoms or a quoted string when ASCII,
+   RFC 2047 words otherwise. Message-IDs from outside are echoed only when
+   they match the strict ``<local@domain>`` grammar of `safe_message_id`.
+3. **Proof**: `verify_headers` parses the header block back, as SMTP will
+   send it, and compares the header names and values with what was meant. It
+   costs a header parse per message.
 """
 
 from __future__ import annotations
@@ -30,11 +29,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header, decode_header, make_header
-from email.message import EmailMessage, Message
+from email.message import Message
 from email.parser import BytesHeaderParser
-from email.policy import EmailPolicy, compat32
+from email.policy import compat32
 from email.utils import getaddresses
-from typing import Any
 from urllib.parse import quote
 
 MAX_LINE = 78  # RFC 5322's recommended line length, where folding starts
@@ -181,10 +179,11 @@ def _encoded_words(text: str) -> str:
     return " ".join(encoded.split())
 
 
-def fold_at_whitespace(name: str, value: str, *, linesep: str = "\r\n") -> str:
-    """``Name: value`` folded only between words, each line at most 78 characters
-    where the words allow and never more than 998."""
-    words = _WHITESPACE.split(value.strip()) or [""]
+def fold_at_whitespace(name: str, value: str) -> str:
+    """``Name: value`` CRLF, for a value of one line of printable ASCII (else
+    UnsafeHeaderError), folded only between words: each line at most 78
+    characters where the words allow and never more than 998."""
+    words = _WHITESPACE.split(_check_ascii_line(name, value).strip()) or [""]
     lines = [f"{name}: {words[0]}".rstrip()]
     for word in words[1:]:
         if len(lines[-1]) + 1 + len(word) <= MAX_LINE:
@@ -193,47 +192,9 @@ def fold_at_whitespace(name: str, value: str, *, linesep: str = "\r\n") -> str:
             lines.append(" " + word)
     if any(len(line) > HARD_LIMIT for line in lines):
         raise UnsafeHeaderError(f"{name} has a word longer than a mail line allows")
-    return linesep.join(lines) + linesep
+    return "\r\n".join(lines) + "\r\n"
 
 
-class MailPolicy(EmailPolicy):
-    """`policy.SMTP` that writes our headers verbatim (module rule 2).
-
-    ``Content-*`` and ``MIME-Version`` go through the header registry as
-    usual (the library sets them, with MIME parameters). Every other header
-    must already be printable ASCII on one line (`format_mailboxes` and
-    `format_text` make it so); it is stored as the string given and folded
-    only at whitespace, never re-encoded.
-    """
-
-    def header_max_count(self, name: str) -> int | None:
-        # build_message sets each of ours once; asking the registry would build
-        # a header class per call.
-        return None if _is_ours(name) else super().header_max_count(name)
-
-    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
-        if _is_ours(name):
-            return (name, _check_ascii_line(name, str(value)))
-        return super().header_store_parse(name, value)
-
-    def fold(self, name: str, value: Any) -> str:
-        if _is_ours(name) and not hasattr(value, "name"):
-            return fold_at_whitespace(name, _check_ascii_line(name, value), linesep=self.linesep)
-        folded: str = super().fold(name, value)
-        return folded
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        if _is_ours(name) and not hasattr(value, "name"):
-            return self.fold(name, value).encode("ascii")
-        return super().fold_binary(name, value)
-
-
-def _is_ours(name: str) -> bool:
-    lowered = name.lower()
-    return lowered != "mime-version" and not lowered.startswith("content-")
-
-
-MAIL_POLICY = MailPolicy(linesep="\r\n")
 _UNFOLD = re.compile(r"\r\n(?=[ \t])")
 
 
@@ -246,8 +207,9 @@ class MeantHeaders:
     texts: dict[str, str]  # header -> decoded value
 
 
-def verify_headers(message: EmailMessage, meant: MeantHeaders) -> None:
-    """Serialise `message`'s headers as SMTP will, parse them back, and compare.
+def verify_headers(head: bytes, meant: MeantHeaders) -> None:
+    """Parse a message's header block `head`, as SMTP will send it, and compare it
+    with what was meant.
 
     The reading is an RFC 2047 reader's (as mail programs decode): adjacent
     encoded-words join without the space between them. Raises
@@ -255,7 +217,6 @@ def verify_headers(message: EmailMessage, meant: MeantHeaders) -> None:
     its continuation, or when the names or values read back differ from
     `meant` (an extra header, another recipient, a changed subject).
     """
-    head = b"".join(message.policy.fold_binary(name, value) for name, value in message.raw_items())
     _check_lines(head)
     parsed = BytesHeaderParser(policy=compat32).parsebytes(head + b"\r\n")
     names = tuple(parsed.keys())

@@ -1,10 +1,11 @@
-"""Outgoing mail: MIME messages built from rendered templates, and the Mailer port.
+"""Outgoing mail: messages built from rendered templates, and the Mailer port.
 
 Everything that reaches a header here may come from data (a participant's
 name, a programme title, the Message-ID of a reply), so no value can add a
 header of its own: `tracker.mail.headers` makes text safe, writes structured
-headers verbatim, and every built message is serialised and parsed back
-before it may leave (`verify_headers`).
+headers verbatim, and every built message's header block is parsed back
+before it may leave (`verify_headers`). The MIME parts are written by
+`tracker.mail.message_bytes`.
 """
 
 from __future__ import annotations
@@ -12,18 +13,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
 from types import TracebackType
 from typing import Protocol, Self
 
 from tracker.errors import TrackerError
 from tracker.mail.headers import (
-    MAIL_POLICY,
     Mailbox,
     MeantHeaders,
     UnsafeHeaderError,
     check_structured,
+    fold_at_whitespace,
     format_mailboxes,
     format_text,
     header_text,
@@ -34,12 +34,14 @@ from tracker.mail.headers import (
     safe_message_id,
     verify_headers,
 )
+from tracker.mail.message_bytes import LINESEP, MIME_HEADERS, OutgoingMail, alternative
 from tracker.mail.render import RenderedMail
 
 __all__ = [
     "MailError",
     "Mailbox",
     "Mailer",
+    "OutgoingMail",
     "PermanentMailError",
     "SmtpConfigurationError",
     "TemporaryMailError",
@@ -110,7 +112,7 @@ class SmtpConfigurationError(MailError):
 class Mailer(Protocol):
     """Hands built messages to a mail server; one instance per batch."""
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: OutgoingMail) -> None:
         """Send one message, or raise TemporaryMailError, PermanentMailError or
         SmtpConfigurationError."""
 
@@ -168,7 +170,7 @@ def build_message(
     references: Sequence[str] = (),
     date: datetime | None = None,
     extra_headers: Mapping[str, str] | None = None,
-) -> EmailMessage:
+) -> OutgoingMail:
     """A multipart/alternative message (text, then HTML) ready for SMTP.
 
     `from_header` is ``Name <addr>`` (TRACKER_FROM); `to` one or more
@@ -179,69 +181,68 @@ def build_message(
     Names and subjects are made safe (`header_text`) and RFC 2047 encoded
     when not ASCII. Raises UnsafeHeaderError for our own value that could
     break a header, or when the serialised headers do not read back as meant.
+    The envelope is the From address and the To addresses.
     """
-    message = EmailMessage(policy=MAIL_POLICY)
     if not to:
         raise UnsafeHeaderError("a message needs at least one recipient")
     sender = _parse_single_address("From", from_header)
     senders = ((sender.display_name, sender.addr_spec),)
     recipients = tuple((header_text(r.name), require_ascii_address(r.address)) for r in to)
     subject = header_text(rendered.subject)
-    message["From"] = format_mailboxes(senders)
-    message["To"] = format_mailboxes(recipients)
-    message["Reply-To"] = require_ascii_address(reply_to)
-    message["Subject"] = format_text(subject)
-    message["Date"] = format_datetime(date if date is not None else datetime.now(UTC))
-    message["Message-ID"] = require_message_id(message_id)
+    headers = [
+        ("From", format_mailboxes(senders)),
+        ("To", format_mailboxes(recipients)),
+        ("Reply-To", require_ascii_address(reply_to)),
+        ("Subject", format_text(subject)),
+        ("Date", format_datetime(date if date is not None else datetime.now(UTC))),
+        ("Message-ID", require_message_id(message_id)),
+    ]
     thread = [i for i in (safe_message_id(m) for m in references) if i is not None]
     parent = safe_message_id(in_reply_to)
     if parent is not None:
-        message["In-Reply-To"] = parent
+        headers.append(("In-Reply-To", parent))
     if thread:
-        message["References"] = " ".join(dict.fromkeys(thread))
+        headers.append(("References", " ".join(dict.fromkeys(thread))))
     # RFC 3834: marks the message as sent by a program, so that well-behaved
     # auto-responders stay silent and our own intake never answers it.
-    message["Auto-Submitted"] = "auto-generated"
+    headers.append(("Auto-Submitted", "auto-generated"))
     # Outlook/Exchange: no out-of-office or auto-replies back to a robot.
     # Delivery reports are still wanted: they are how bounces are noticed.
-    message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    headers.append(("X-Auto-Response-Suppress", "OOF, AutoReply"))
     unsubscribe, one_click = list_unsubscribe(list_unsubscribe_uris)
-    message["List-Unsubscribe"] = unsubscribe
+    headers.append(("List-Unsubscribe", unsubscribe))
     if one_click is not None:
-        message["List-Unsubscribe-Post"] = one_click
+        headers.append(("List-Unsubscribe-Post", one_click))
     for name, value in (extra_headers or {}).items():
         if name.lower() in _RESERVED_HEADERS or name.lower().startswith("content-"):
             raise UnsafeHeaderError(f"{name} is set by build_message, not by extra_headers")
-        message[name] = check_structured(name, value)
+        headers.append((name, check_structured(name, value)))
     # Non-ASCII bodies go base64 (compact for Chinese) rather than 8bit, so that
     # a server without 8BITMIME, or a relay that strips the eighth bit, cannot
-    # garble them.
-    message.set_content(
-        rendered.text, subtype="plain", charset="utf-8", cte=_body_cte(rendered.text)
-    )
-    message.add_alternative(
-        rendered.html, subtype="html", charset="utf-8", cte=_body_cte(rendered.html)
-    )
+    # garble them (`encode_text`).
+    mime_headers, body = alternative(rendered.text, rendered.html)
+    head = "".join(fold_at_whitespace(name, value) for name, value in headers) + mime_headers
+    texts = dict(headers)
     verify_headers(
-        message,
+        head.encode("ascii"),
         MeantHeaders(
-            names=tuple(message.keys()),
+            names=(*(name for name, _ in headers), *MIME_HEADERS),
             addresses={"From": senders, "To": recipients},
             texts={
                 "Subject": subject,
                 "Message-ID": message_id,
                 "Reply-To": reply_to,
                 "List-Unsubscribe": unsubscribe,
-                **({"In-Reply-To": parent} if parent is not None else {}),
-                **({"References": str(message["References"])} if thread else {}),
+                **{name: texts[name] for name in ("In-Reply-To", "References") if name in texts},
             },
         ),
     )
-    return message
-
-
-def _body_cte(body: str) -> str | None:
-    return None if body.isascii() else "base64"
+    return OutgoingMail(
+        raw=f"{head}{LINESEP}{body}".encode("ascii"),
+        sender=sender.addr_spec,
+        recipients=tuple(address for _, address in recipients),
+        message_id=message_id,
+    )
 
 
 def _parse_single_address(header_name: str, value: str) -> Address:

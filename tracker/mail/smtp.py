@@ -24,12 +24,12 @@ import smtplib
 import ssl
 import time
 from collections.abc import Callable
-from email.message import EmailMessage
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
 from tracker.mail.outgoing import (
     MailError,
+    OutgoingMail,
     PermanentMailError,
     SmtpConfigurationError,
     TemporaryMailError,
@@ -92,8 +92,8 @@ class SmtpMailer:
     ) -> None:
         self.close()
 
-    def send(self, message: EmailMessage) -> None:
-        """Send `message` to its To/Cc recipients; raise TemporaryMailError or PermanentMailError.
+    def send(self, message: OutgoingMail) -> None:
+        """Send `message`'s bytes to its envelope; raise TemporaryMailError or PermanentMailError.
 
         1. Wait until the rate allows the next message.
         2. Connect if there is no open connection.
@@ -105,7 +105,7 @@ class SmtpMailer:
             reused = self._connection is not None
             connection = self._connection or self._open()
             try:
-                refused = connection.send_message(message)
+                refused = connection.sendmail(message.sender, list(message.recipients), message.raw)
             except (smtplib.SMTPServerDisconnected, ConnectionError) as exc:
                 self._discard_connection()
                 # An idle connection the server closed: reconnect once. Not after a
@@ -129,11 +129,11 @@ class SmtpMailer:
             logger.warning(
                 "smtp refused some recipients: %s",
                 ", ".join(f"{rcpt} ({code})" for rcpt, (code, _) in refused.items()),
-                extra={"action": "smtp_partial_refusal", "message_id": message["Message-ID"]},
+                extra={"action": "smtp_partial_refusal", "message_id": message.message_id},
             )
         logger.info(
             "smtp message sent",
-            extra={"action": "smtp_send", "message_id": message["Message-ID"]},
+            extra={"action": "smtp_send", "message_id": message.message_id},
         )
 
     def close(self) -> None:

@@ -1,4 +1,4 @@
-"""Composing outgoing mail: from database rows to render contexts to MIME messages."""
+"""Composing outgoing mail: from database rows to render contexts to messages."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Protocol
 
 from jinja2 import Environment
@@ -21,6 +20,7 @@ from tracker.db.orm import InboundMessage, Participant, Reminder
 from tracker.mail.contexts import EscalationContext, ReminderContext
 from tracker.mail.outgoing import (
     Mailbox,
+    OutgoingMail,
     build_message,
     make_message_id,
     reply_address,
@@ -101,7 +101,7 @@ class MailIdentity:
 
 def compose_reminder(
     reminder: Reminder, *, session: Session, env: Environment, identity: MailIdentity, now: datetime
-) -> EmailMessage:
+) -> OutgoingMail:
     """The message for an outbox row (whose Message-ID is already recorded)."""
     kind = ReminderKind(reminder.kind)
     if kind is ReminderKind.DIGEST:
@@ -201,7 +201,7 @@ def _message(
     reply_to: str | None = None,
     unsubscribe: Sequence[str] = (),
     thread: _Thread | None = None,
-) -> EmailMessage:
+) -> OutgoingMail:
     """The MIME message of `reminder` to `recipients`.
 
     Mail to coordinators has no reply token: a reply goes to the From address.

@@ -74,7 +74,8 @@ def preview_mail(
     """The message of `kind` for `participant` (or, for a digest, their programme) at `now`."""
     reminder = _unsaved_reminder(participant, kind, ref=ref, session=session, now=now)
     reminder.message_id = f"<preview@{identity.domain}>"
-    message = compose_reminder(reminder, session=session, env=env, identity=identity, now=now)
+    mail = compose_reminder(reminder, session=session, env=env, identity=identity, now=now)
+    message = mail.parsed()
     return PreviewedMail(
         kind=kind.value,
         sender=str(message["From"]),
@@ -176,7 +177,8 @@ def _first_unanswered(participant: Participant, *, session: Session) -> int | No
 
 
 def _part(message: EmailMessage, subtype: str) -> str:
+    """The text of a part as rendered: the wire's CRLF line ends become LF."""
     part = message.get_body(preferencelist=(subtype,))
     if part is None or part.get_content_subtype() != subtype:
         return ""
-    return str(part.get_content())
+    return str(part.get_content()).replace("\r\n", "\n")

@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.message import EmailMessage
 from typing import Any
 
 from jinja2 import Environment
@@ -30,6 +29,7 @@ from tracker.db.orm import Participant, Programme, Reminder
 from tracker.mail.outgoing import (
     Mailer,
     MailError,
+    OutgoingMail,
     SmtpConfigurationError,
     TemporaryMailError,
     UnsafeHeaderError,
@@ -245,7 +245,7 @@ class _Prepared:
     claim: Claim
     summary: dict[str, Any] = field(default_factory=dict)
     lease_ends: datetime | None = None
-    message: EmailMessage | None = None
+    message: OutgoingMail | None = None
     lost: bool = False  # our lease ran out and another sender holds the row now
     obsolete: str | None = None  # why it is no longer wanted on today's facts
     unsendable: str | None = None  # data that cannot make a safe message
