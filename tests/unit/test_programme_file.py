@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 
@@ -26,7 +27,8 @@ LANGUAGES = ("en", "zh-CN")
 
 
 def read(text: str) -> ProgrammeSpec:
-    return read_programme_file(text, path="p.yaml", languages=LANGUAGES)
+    spec = read_programme_file(text, path="p.yaml", languages=LANGUAGES)
+    return replace(spec, participants=tuple(spec.participants))
 
 
 def problems_of(text: str) -> list[str]:
