@@ -24,9 +24,8 @@ import yaml
 from tracker.core.model import RuleKind
 from tracker.core.series import add_months
 from tracker.errors import ProgrammeFileError
-from tracker.programme.limits import LOADER, ReadingLimits, shape_problem
+from tracker.programme.limits import ReadingLimits, shape_problem
 from tracker.programme.nodes import Mapping, NodeWalker
-from tracker.programme.streaming import compose_head, participant_nodes
 from tracker.programme.spec import (
     ActionSpec,
     CoordinatorSpec,
@@ -34,6 +33,7 @@ from tracker.programme.spec import (
     ProgrammeSpec,
     RuleSpec,
 )
+from tracker.programme.streaming import compose_head, participant_nodes
 from tracker.programme.values import (
     boolean_value,
     country_value,

@@ -18,102 +18,145 @@ nodes are not kept.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Generator, Iterator
+from typing import Any, TypeVar
+
 import yaml
-from yaml.composer import Composer, ComposerError
+from yaml.composer import ComposerError
 from yaml.resolver import Resolver
 
-try:
-    from yaml.cyaml import CParser as _EventParser  # libyaml: about ten times faster
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _EventParser  # type: ignore[assignment]
+from tracker.programme.limits import LOADER
 
 PARTICIPANTS = "participants"
+Collection = TypeVar("Collection", yaml.SequenceNode, yaml.MappingNode)
 
 
-class _StreamComposer(Composer, Resolver):  # type: ignore[misc]
-    """PyYAML's composer (and the safe loader's resolver) over the parser's events."""
+class _Composer:
+    """PyYAML's composer (with the safe loader's tags) over the parser's events.
+
+    It composes node by node as `yaml.compose` does (same tags, marks, anchor
+    and alias rules, and libyaml's wording of their errors), except for the
+    participants list, which it hands out an item at a time.
+    """
 
     def __init__(self, data: str | bytes) -> None:
-        Composer.__init__(self)
-        Resolver.__init__(self)
-        parser = _EventParser(data)
-        self.check_event = parser.check_event
-        self.peek_event = parser.peek_event
-        self.get_event = parser.get_event
-        self.skipped: yaml.SequenceNode | None = None  # the participants list, left empty
+        self._events: Any = LOADER(data)  # only its parser is used (libyaml's if there)
+        self._resolve: Callable[[type[yaml.Node], str | None, Any], str] = Resolver().resolve
+        self._anchors: dict[str, yaml.Node] = {}
+        self.root: yaml.Node | None = None
+        self.streamed: yaml.SequenceNode | None = None  # the participants list, left empty
 
     def document(self, *, skip_participants: bool) -> Iterator[yaml.Node]:
-        """Yield each participant (none when skipped); the root is then in `self.root`.
+        """Yield each participant (none when skipped); then the root is in `self.root`.
 
         The same checks as `yaml.compose`: one document at most.
         """
-        self.root: yaml.Node | None = None
-        self.get_event()  # the stream's start
-        if self.check_event(yaml.StreamEndEvent):
+        self._events.get_event()  # the stream's start
+        if self._events.check_event(yaml.StreamEndEvent):
             return
-        start = self.get_event()  # the document's start
-        if self.check_event(yaml.MappingStartEvent):
+        start = self._events.get_event()  # the document's start
+        first = self._events.peek_event()
+        if isinstance(first, yaml.MappingStartEvent) and first.anchor is None:
             self.root = yield from self._top_mapping(skip_participants)
         else:
-            self.root = self.compose_node(None, None)
-        self.get_event()  # the document's end
-        if not self.check_event(yaml.StreamEndEvent):
+            self.root = self._node()
+        self._events.get_event()  # the document's end
+        if not self._events.check_event(yaml.StreamEndEvent):
             raise ComposerError(
                 "expected a single document in the stream",
                 start.start_mark,
                 "but found another document",
-                self.get_event().start_mark,
+                self._events.get_event().start_mark,
             )
 
-    def _top_mapping(self, skip_participants: bool) -> Iterator[yaml.Node]:
-        # PyYAML's compose_mapping_node, with the first participants list streamed.
-        start = self.peek_event()
-        if start.anchor is not None:
-            return self.compose_node(None, None)  # type: ignore[no-any-return]
-        self.get_event()
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = self.resolve(yaml.MappingNode, None, start.implicit)
-        node = yaml.MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        while not self.check_event(yaml.MappingEndEvent):
-            key = self.compose_node(node, None)
+    def _top_mapping(self, skip_participants: bool) -> Generator[yaml.Node, None, yaml.Node]:
+        node = self._collection(yaml.MappingNode, self._events.get_event())
+        while not self._events.check_event(yaml.MappingEndEvent):
+            key = self._node()
+            following = self._events.peek_event()
             if (
-                self.skipped is None
+                self.streamed is None
                 and isinstance(key, yaml.ScalarNode)
                 and key.value == PARTICIPANTS
-                and self.check_event(yaml.SequenceStartEvent)
-                and self.peek_event().anchor is None
+                and isinstance(following, yaml.SequenceStartEvent)
+                and following.anchor is None
             ):
-                value = yield from self._participants(skip_participants)
+                value: yaml.Node = yield from self._participants(skip_participants)
             else:
-                value = self.compose_node(node, key)
+                value = self._node()
             node.value.append((key, value))
-        node.end_mark = self.get_event().end_mark
+        node.end_mark = self._events.get_event().end_mark
         return node
 
-    def _participants(self, skip: bool) -> Iterator[yaml.Node]:
-        start = self.get_event()
-        tag = start.tag
-        if tag is None or tag == "!":
-            tag = self.resolve(yaml.SequenceNode, None, start.implicit)
-        node = yaml.SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
-        self.skipped = node
-        index = 0
-        while not self.check_event(yaml.SequenceEndEvent):
+    def _participants(self, skip: bool) -> Generator[yaml.Node, None, yaml.Node]:
+        node = self._collection(yaml.SequenceNode, self._events.get_event())
+        self.streamed = node
+        while not self._events.check_event(yaml.SequenceEndEvent):
             if skip:
                 self._skip_node()
             else:
-                yield self.compose_node(node, index)
-            index += 1
-        node.end_mark = self.get_event().end_mark
+                yield self._node()
+        node.end_mark = self._events.get_event().end_mark
         return node
+
+    def _node(self) -> yaml.Node:
+        """The next node, composed as PyYAML's `Composer.compose_node` does."""
+        events = self._events
+        if events.check_event(yaml.AliasEvent):
+            alias = events.get_event()
+            if alias.anchor not in self._anchors:
+                raise ComposerError(None, None, "found undefined alias", alias.start_mark)
+            return self._anchors[alias.anchor]
+        if events.check_event(yaml.ScalarEvent):
+            event = events.get_event()
+            self._check_anchor(event)
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self._resolve(yaml.ScalarNode, event.value, event.implicit)
+            scalar = yaml.ScalarNode(
+                tag, event.value, event.start_mark, event.end_mark, style=event.style
+            )
+            if event.anchor is not None:
+                self._anchors[event.anchor] = scalar
+            return scalar
+        if events.check_event(yaml.SequenceStartEvent):
+            sequence = self._collection(yaml.SequenceNode, events.get_event())
+            while not events.check_event(yaml.SequenceEndEvent):
+                sequence.value.append(self._node())
+            sequence.end_mark = events.get_event().end_mark
+            return sequence
+        mapping = self._collection(yaml.MappingNode, events.get_event())
+        while not events.check_event(yaml.MappingEndEvent):
+            key = self._node()
+            mapping.value.append((key, self._node()))
+        mapping.end_mark = events.get_event().end_mark
+        return mapping
+
+    def _collection(self, kind: type[Collection], start: Any) -> Collection:
+        """An empty collection node for `start`, known under its anchor from now on."""
+        self._check_anchor(start)
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self._resolve(kind, None, start.implicit)
+        node = kind(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if start.anchor is not None:
+            self._anchors[start.anchor] = node
+        return node
+
+    def _check_anchor(self, event: Any) -> None:
+        if event.anchor is not None and event.anchor in self._anchors:
+            raise ComposerError(
+                "found duplicate anchor; first occurrence",
+                self._anchors[event.anchor].start_mark,
+                "second occurrence",
+                event.start_mark,
+            )
 
     def _skip_node(self) -> None:
         """Consume one node's events without composing it."""
         depth = 0
         while True:
-            event = self.get_event()
+            event = self._events.get_event()
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
             elif isinstance(event, yaml.CollectionEndEvent):
@@ -123,16 +166,16 @@ class _StreamComposer(Composer, Resolver):  # type: ignore[misc]
 
 
 def compose_head(data: str | bytes) -> tuple[yaml.Node | None, yaml.SequenceNode | None]:
-    """The root node, and its participants list if it was left empty (to stream it).
+    """The root node, and its participants list if it was left empty (to be streamed).
 
     Raises `yaml.YAMLError` as `yaml.compose` does.
     """
-    composer = _StreamComposer(data)
+    composer = _Composer(data)
     for _ in composer.document(skip_participants=True):
         pass
-    return composer.root, composer.skipped
+    return composer.root, composer.streamed
 
 
 def participant_nodes(data: str | bytes) -> Iterator[yaml.Node]:
     """Each item of the file's participants list, composed one at a time."""
-    return _StreamComposer(data).document(skip_participants=False)
+    return _Composer(data).document(skip_participants=False)

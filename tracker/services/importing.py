@@ -25,8 +25,8 @@ from tracker.services.planning import mark_for_planning
 
 __all__ = ["Change", "ImportReport", "import_programme"]
 
-_INHERITED = "(the programme's)"
-_CHUNK = 500  # participants matched, written and let go together  # a participant's language, zone or country left unset
+_INHERITED = "(the programme's)"  # a participant's language, zone or country left unset
+_CHUNK = 500  # participants matched, written and let go together
 
 
 def import_programme(
@@ -264,7 +264,12 @@ def _import_participant(
 
 
 def _archive_participants(
-    programme: Programme, matched: set[int], *, session: Session, now: datetime, report: ImportReport
+    programme: Programme,
+    matched: set[int],
+    *,
+    session: Session,
+    now: datetime,
+    report: ImportReport,
 ) -> None:
     """Archive the programme's participants the file left out, in the order of their ids."""
     left_out = [
