@@ -91,7 +91,7 @@ def read_programme_file(
 
 
 class _FileParticipants:
-    """The participants of a checked file, read again from its text at each iteration."""
+    """The participants of a checked file, read again from its bytes at each iteration."""
 
     def __init__(
         self, data: str | bytes, *, count: int, languages: tuple[str, ...], starts_on: date
