@@ -28,7 +28,7 @@ from yaml.resolver import Resolver
 from tracker.programme.limits import LOADER
 
 PARTICIPANTS = "participants"
-Collection = TypeVar("Collection", yaml.SequenceNode, yaml.MappingNode)
+CollectionNode = TypeVar("CollectionNode", yaml.SequenceNode, yaml.MappingNode)
 
 
 class _Composer:
@@ -132,7 +132,7 @@ class _Composer:
         mapping.end_mark = events.get_event().end_mark
         return mapping
 
-    def _collection(self, kind: type[Collection], start: Any) -> Collection:
+    def _collection(self, kind: type[CollectionNode], start: Any) -> CollectionNode:
         """An empty collection node for `start`, known under its anchor from now on."""
         self._check_anchor(start)
         tag = start.tag
