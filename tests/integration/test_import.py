@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, MetaData, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -306,3 +307,78 @@ def test_without_previous_emails_a_new_address_is_a_new_participant(
         "action 1 of anna@new.example.org: new",
         "participant anna@example.org: archived (not in the file)",
     ]
+
+
+def chunked_programme(people: list[tuple[str, str, list[str]]]) -> str:
+    """SMALL's programme with these participants: (email, its previous ones, action titles)."""
+    head = SMALL.split("participants:")[0]
+    lines = [head + "participants:\n"]
+    for email, previous, titles in people:
+        lines.append(f"  - name: Person {email.split('@')[0]}\n    email: {email}\n")
+        if previous:
+            lines.append(f"    previous_emails: [{previous}]\n")
+        lines.append("    actions:\n")
+        lines.extend(
+            f'      - {{ref: "{ref}", title: {title}, due: 2019-09-30}}\n'
+            for ref, title in enumerate(titles, start=1)
+        )
+    return "".join(lines)
+
+
+CHUNKED_IMPORTS = [
+    chunked_programme([(f"p{n}@example.org", "", ["Plan", "Pilot"]) for n in range(7)]),
+    # Two left out, one renamed, an action dropped, a title changed, one new, all reversed.
+    chunked_programme(
+        [
+            ("p7@example.org", "", ["New"]),
+            ("p6@example.org", "", ["Plan"]),
+            ("p4@example.org", "", ["Plan", "Pilot"]),
+            ("p3.new@example.org", "p3@example.org", ["Plan", "Pilot"]),
+            ("p1@example.org", "", ["Plan", "Pilot"]),
+            ("p0@example.org", "", ["Plan again", "Pilot"]),
+        ]
+    ),
+    # The left out come back, the renamed one takes their old address back.
+    chunked_programme(
+        [(f"p{n}@example.org", "p3.new@example.org" if n == 3 else "", ["Plan"]) for n in range(8)]
+    ),
+]
+
+
+def imported_in_chunks(
+    factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, chunk: int
+) -> tuple[list[dict[str, Any]], dict[str, list[Any]]]:
+    """The reports and the rows of CHUNKED_IMPORTS imported `chunk` participants at a time."""
+    monkeypatch.setattr("tracker.services.importing._CHUNK", chunk)
+    reports = []
+    with factory() as session:
+        for day, text in enumerate(CHUNKED_IMPORTS, start=1):
+            spec = read_programme_file(text, languages=LANGUAGES)
+            now = MAY.replace(day=day)
+            reports.append(import_programme(spec, session=session, now=now).to_json())
+        # Every column but the ids (PostgreSQL's sequences do not roll back).
+        people = [c for c in Participant.__table__.c if c.name not in ("id", "programme_id")]
+        actions = [c for c in Action.__table__.c if c.name not in ("id", "participant_id")]
+        rows = {
+            "participants": sorted(map(tuple, session.execute(select(*people))), key=repr),
+            "actions": sorted(
+                map(tuple, session.execute(select(Participant.email, *actions).join(Participant))),
+                key=repr,
+            ),
+            "events": sorted(
+                map(tuple, session.execute(select(Event.action, Event.detail))), key=repr
+            ),
+        }
+        session.rollback()
+    return reports, rows
+
+
+def test_importing_a_chunk_at_a_time_is_importing_all_at_once(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at_once = imported_in_chunks(session_factory, monkeypatch, 1000)
+    reports = at_once[0]
+    assert [len(report["changes"]) for report in reports] == [28, 8, 12]
+    assert reports[1]["archived"] == 2 + 1  # two participants, an action
+    for chunk in (1, 2, 3):
+        assert imported_in_chunks(session_factory, monkeypatch, chunk) == at_once

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, time
 from pathlib import Path
 
@@ -26,7 +27,8 @@ LANGUAGES = ("en", "zh-CN")
 
 
 def read(text: str) -> ProgrammeSpec:
-    return read_programme_file(text, path="p.yaml", languages=LANGUAGES)
+    spec = read_programme_file(text, path="p.yaml", languages=LANGUAGES)
+    return replace(spec, participants=tuple(spec.participants))
 
 
 def problems_of(text: str) -> list[str]:
@@ -587,3 +589,27 @@ def test_object_constructing_tags_are_refused(tagged: str) -> None:
     (problem,) = problems_of(SMALL.replace("name: Small test programme", f"name: {tagged}"))
     assert problem.startswith("line 3: the tag ")
     assert "is not allowed in a programme file" in problem
+
+
+def test_participants_before_the_programme_are_checked_against_its_start() -> None:
+    head, people = SMALL.split("participants:")
+    early = "participants:" + people.replace("due: 2019-09-30", "due: 2019-05-01", 1) + head
+    line = early.splitlines().index(next(s for s in early.splitlines() if "2019-05-01" in s)) + 1
+    assert problems_of(early) == [
+        f"line {line}: action 1 is due 2019-05-01, before the programme starts"
+    ]
+
+
+def test_participants_may_repeat_what_an_earlier_one_anchored() -> None:
+    text = SMALL.split("participants:")[0] + (
+        "participants:\n"
+        "  - {name: A, email: a@example.org,\n"
+        "     actions: &standard [{ref: '1', title: Plan, due: 2019-09-30}]}\n"
+        "  - {name: B, email: b@example.org, actions: *standard}\n"
+    )
+    first, second = read(text).participants
+    assert (
+        first.actions
+        == second.actions
+        == (ActionSpec(ref="1", title="Plan", due=date(2019, 9, 30)),)
+    )

@@ -97,7 +97,15 @@ def import_command(
             enabled=wants_progress(as_json=as_json) and len(spec.participants) >= 100,
         )
         with bar as advance:
-            report = import_programme(spec, session=session, now=now, advance=advance)
+            # Only what is printed is kept: a first import of a large file has a change
+            # per participant and per action.
+            report = import_programme(
+                spec,
+                session=session,
+                now=now,
+                advance=advance,
+                keep_changes=None if as_json or list_all else LISTED_CHANGES,
+            )
         if dry_run:
             session.rollback()
         else:
@@ -110,12 +118,11 @@ def import_command(
     if not report.changed:
         click.echo(f"{spec.slug}: up to date, nothing {verb}")
         return
-    lines = report.lines()
-    if list_all or len(lines) <= LISTED_CHANGES:
-        for line in lines:
+    if report.complete:
+        for line in report.lines():
             click.echo(f"  {line}")
     else:
-        click.echo(f"  {len(lines)} changes: {report.summary()} (list them with --changes)")
+        click.echo(f"  {report.total} changes: {report.summary()} (list them with --changes)")
     click.echo(
         f"{spec.slug}: {verb}: {report.created} new, {report.updated} updated, "
         f"{report.archived} archived" + (" (dry run: nothing written)" if dry_run else "")

@@ -59,8 +59,8 @@ def too_large(size: int, limits: ReadingLimits) -> str | None:
     )
 
 
-def shape_problem(text: str, limits: ReadingLimits) -> str | None:
-    """The first limit the YAML in `text` crosses, as one line naming where; None if none.
+def shape_problem(text: str | bytes, limits: ReadingLimits) -> str | None:
+    """The first limit the YAML in `text` (or its bytes) crosses, as one line; None if none.
 
     1. Size: more characters than the limit's bytes is over it whatever the encoding.
     2. Events, in order: each explicit tag must be a plain type; each collection

@@ -24,7 +24,10 @@ class NodeWalker:
         self.warnings: list[str] = []
 
     def problem(self, node: yaml.Node, message: str) -> None:
-        self.problems.append(f"line {node.start_mark.line + 1}: {_shortened(message)}")
+        self.problem_at(node.start_mark.line + 1, message)
+
+    def problem_at(self, line: int, message: str) -> None:
+        self.problems.append(f"line {line}: {_shortened(message)}")
 
     def warning(self, node: yaml.Node, message: str) -> None:
         self.warnings.append(f"line {node.start_mark.line + 1}: {_shortened(message)}")

@@ -14,7 +14,7 @@ address still counts as a coordinator, so "needs at least one" is not added).
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import replace
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo, available_timezones
@@ -24,7 +24,7 @@ import yaml
 from tracker.core.model import RuleKind
 from tracker.core.series import add_months
 from tracker.errors import ProgrammeFileError
-from tracker.programme.limits import LOADER, ReadingLimits, shape_problem
+from tracker.programme.limits import ReadingLimits, shape_problem
 from tracker.programme.nodes import Mapping, NodeWalker
 from tracker.programme.spec import (
     ActionSpec,
@@ -33,6 +33,7 @@ from tracker.programme.spec import (
     ProgrammeSpec,
     RuleSpec,
 )
+from tracker.programme.streaming import compose_head, participant_nodes
 from tracker.programme.values import (
     boolean_value,
     country_value,
@@ -50,7 +51,7 @@ from tracker.programme.values import (
 
 
 def read_programme_file(
-    text: str,
+    data: str | bytes,
     *,
     languages: Collection[str],
     path: str = "<programme>",
@@ -61,23 +62,55 @@ def read_programme_file(
     `languages` are the template languages there are (`tracker.mail.render.
     template_languages`); a language with no templates is a problem. Values
     that are read but deserve a look come back in the spec's `warnings`.
+
+    The file is read a participant at a time (`streaming`): its participants
+    are checked here and dropped, and the spec reads them again from `data`
+    each time it is iterated, so memory does not grow with the file.
     """
-    problem = shape_problem(text, limits or ReadingLimits())
+    problem = shape_problem(data, limits or ReadingLimits())
     if problem is not None:
         raise ProgrammeFileError(path, [problem])
+    reader = _Reader(languages)
     try:
-        root = yaml.compose(text, Loader=LOADER)
+        root, streamed = compose_head(data)
+        spec = reader.programme_file(root, streamed, lambda: participant_nodes(data))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ProgrammeFileError(path, [f"{where}not valid YAML: {problem}"]) from None
-    reader = _Reader(languages)
-    spec = reader.programme_file(root)
     if reader.problems or spec is None:
         problems = sorted(reader.problems, key=_line_number) or ["the file is empty"]
         raise ProgrammeFileError(path, problems)
+    if streamed is not None:
+        participants = _FileParticipants(
+            data, count=reader.counted, languages=reader.languages, starts_on=spec.starts_on
+        )
+        spec = replace(spec, participants=participants)
     return replace(spec, warnings=tuple(sorted(reader.warnings, key=_line_number)))
+
+
+class _FileParticipants:
+    """The participants of a checked file, read again from its bytes at each iteration."""
+
+    def __init__(
+        self, data: str | bytes, *, count: int, languages: tuple[str, ...], starts_on: date
+    ) -> None:
+        self._data = data
+        self._count = count
+        self._languages = languages
+        self._starts_on = starts_on
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[ParticipantSpec]:
+        reader = _Reader(self._languages)
+        reader.starts_on = self._starts_on
+        for node in participant_nodes(self._data):
+            spec, _ = reader.participant(node)
+            assert spec is not None, "the file was checked"
+            yield spec
 
 
 def _line_number(problem: str) -> int:
@@ -101,8 +134,9 @@ class _Reader(NodeWalker):
         self.languages = tuple(languages)
         self.starts_on: date | None = None
         self._zones = available_timezones()
-        # Every previous address in the file: (address, its node, whose it is).
-        self._previous: list[tuple[str, yaml.Node, str]] = []
+        # Every previous address in the file: (address, its line, whose it is).
+        self._previous: list[tuple[str, int, str]] = []
+        self.counted = 0  # the valid participants read
 
     # -- values that need a look ---------------------------------------------------------
 
@@ -153,7 +187,14 @@ class _Reader(NodeWalker):
 
     # -- the file ----------------------------------------------------------------------
 
-    def programme_file(self, root: yaml.Node | None) -> ProgrammeSpec | None:
+    def programme_file(
+        self,
+        root: yaml.Node | None,
+        streamed: yaml.Node | None,
+        stream: Callable[[], Iterable[yaml.Node]],
+    ) -> ProgrammeSpec | None:
+        """The programme; its participants are checked from `stream()` when their list
+        is `streamed` (left empty in `root`), and then left out of the spec."""
         if root is None:
             return None
         top = self.mapping(root, "the file", {"programme", "participants"}, {"follow_up"})
@@ -169,7 +210,7 @@ class _Reader(NodeWalker):
             if "follow_up" in top
             else ()
         )
-        participants = self.participants(top)
+        participants = self.participants(top, streamed, stream)
         if programme is None or self.problems:
             return None
         return replace(programme, rules=rules, participants=participants)
@@ -287,12 +328,22 @@ class _Reader(NodeWalker):
                 )
         return spec if fields is not None and kind is not None else None
 
-    def participants(self, top: Mapping) -> tuple[ParticipantSpec, ...]:
+    def participants(
+        self,
+        top: Mapping,
+        streamed: yaml.Node | None,
+        stream: Callable[[], Iterable[yaml.Node]],
+    ) -> tuple[ParticipantSpec, ...]:
+        """The participants, or () when `streamed`: then only what the checks need is kept
+        (each address and its line), and `counted` says how many there are."""
         if "participants" not in top:
             return ()
+        listed = top["participants"][1]
+        keep = listed is not streamed
+        nodes = self.sequence(listed, "participants") if keep else stream()
         result: list[ParticipantSpec] = []
         lines: dict[str, int] = {}  # current address: line of the participant
-        for node in self.sequence(top["participants"][1], "participants"):
+        for node in nodes:
             spec, email = self.participant(node)
             line = node.start_mark.line + 1
             if email is not None and email in lines:
@@ -303,26 +354,27 @@ class _Reader(NodeWalker):
             if email is not None:
                 lines[email] = line
             if spec is not None:
-                result.append(spec)
+                self.counted += 1
+                if keep:
+                    result.append(spec)
         self.check_previous_emails(lines)
         return tuple(result)
 
     def check_previous_emails(self, current: dict[str, int]) -> None:
         """A previous address must name one person only, and nobody's current one."""
         owners: dict[str, tuple[str, int]] = {}
-        for address, node, owner in self._previous:
-            line = node.start_mark.line + 1
+        for address, line, owner in self._previous:
             if address == owner:
-                self.problem(node, f"participant {owner}: {address} is their own email")
+                self.problem_at(line, f"participant {owner}: {address} is their own email")
             elif address in current:
-                self.problem(
-                    node,
+                self.problem_at(
+                    line,
                     f"participant {owner}: previous email {address} is the email of "
                     f"the participant on line {current[address]}",
                 )
             elif address in owners and owners[address][0] != owner:
-                self.problem(
-                    node,
+                self.problem_at(
+                    line,
                     f"participant {owner}: previous email {address} is also listed for "
                     f"{owners[address][0]} (line {owners[address][1]})",
                 )
@@ -383,7 +435,7 @@ class _Reader(NodeWalker):
                 self.problem(item, f"participant previous_emails: {address} is listed twice")
                 continue
             result.append(address)
-            self._previous.append((address, item, who))
+            self._previous.append((address, item.start_mark.line + 1, who))
         return tuple(result)
 
     def action(self, node: yaml.Node) -> tuple[str | None, ActionSpec | None]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, time
+from typing import Protocol
 
 from tracker.core.model import RuleKind
 
@@ -49,6 +51,14 @@ class ParticipantSpec:
     previous_emails: tuple[str, ...] = ()  # addresses they had; an import matches them too
 
 
+class Participants(Protocol):
+    """A programme's participants: a tuple, or a large file's, read again at each pass."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[ParticipantSpec]: ...
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ProgrammeSpec:
     slug: str
@@ -63,6 +73,6 @@ class ProgrammeSpec:
     weekly_digest: bool
     coordinators: tuple[CoordinatorSpec, ...]
     rules: tuple[RuleSpec, ...]
-    participants: tuple[ParticipantSpec, ...]
+    participants: Participants
     # Values that are read but deserve a look ("line 6: programme timezone: 'EST' is …").
     warnings: tuple[str, ...] = ()

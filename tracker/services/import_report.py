@@ -53,34 +53,53 @@ class Change:
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import changed (or, for a dry run, would change)."""
+    """What an import changed (or, for a dry run, would change).
+
+    Every change is counted; `keep` bounds how many are kept to be listed (None:
+    all), so a first import of 500,000 actions need not hold 500,000 lines.
+    """
 
     slug: str
+    keep: int | None = None
     created: int = 0
     updated: int = 0
     archived: int = 0
-    changes: list[Change] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)  # the first `keep`, in order
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)  # (entity, what)
 
     @property
     def changed(self) -> bool:
-        return bool(self.changes)
+        return self.total > 0
 
-    def add(self, change: Change) -> None:
-        self.changes.append(change)
+    @property
+    def total(self) -> int:
+        """How many changes there are, listed or not."""
+        return sum(self.counts.values())
+
+    @property
+    def complete(self) -> bool:
+        """Whether every change is listed."""
+        return len(self.changes) == self.total
+
+    def add(self, *changes: Change) -> None:
+        for change in changes:
+            self.counts[change.entity, change.what] += 1
+            if self.keep is None or len(self.changes) < self.keep:
+                self.changes.append(change)
 
     def lines(self) -> list[str]:
         return [change.text() for change in self.changes]
 
     def summary(self) -> str:
         """Counts by kind of thing, for a large import: "12 participants new, 3 actions changed"."""
-        counts = Counter((change.entity, change.what) for change in self.changes)
         parts = [
             f"{count} {entity}{'s' if count != 1 else ''} {what}"
-            for (entity, what), count in sorted(counts.items())
+            for (entity, what), count in sorted(self.counts.items())
         ]
         return ", ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
+        assert self.complete, "a report read as JSON keeps every change"
         return {
             "programme": self.slug,
             "created": self.created,

@@ -103,7 +103,7 @@ def import_rules(
             new="as in the file",
         )
     ]
-    report.changes.extend(changes)
+    report.add(*changes)
     programme.rules.clear()
     # Flush the deletions first: the unit of work inserts before it deletes, and
     # (programme, position) is unique.

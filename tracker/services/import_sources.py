@@ -9,6 +9,7 @@ report of old → new) as a YAML file.
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import hashlib
 from collections.abc import Collection
@@ -105,12 +106,24 @@ def read_import_source(
     if is_sheet(filename):
         rows = tuple(tuple(row) for row in sheet_rows(data, filename=filename))
         return ImportSource(filename=filename, sha256=digest, languages=tuple(languages), rows=rows)
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise TrackerError(f"{filename}: not UTF-8 text") from None
-    spec = read_programme_file(text, path=filename, languages=languages, limits=limits)
+    if not _is_utf8(data):
+        raise TrackerError(f"{filename}: not UTF-8 text")
+    # The bytes, not a decoded copy: the spec reads its participants from them again.
+    spec = read_programme_file(data, path=filename, languages=languages, limits=limits)
     return ImportSource(filename=filename, sha256=digest, languages=tuple(languages), spec=spec)
+
+
+def _is_utf8(data: bytes, chunk: int = 1 << 20) -> bool:
+    """Whether `data` decodes as UTF-8, checked a megabyte at a time (no decoded copy)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(view), chunk):
+            decoder.decode(view[start : start + chunk])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _keeping_absent_columns(
