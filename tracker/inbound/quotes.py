@@ -18,7 +18,10 @@ from tracker.inbound.quote_patterns import (
     TRAILER_MAX_WORDS,
 )
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
+# Zero-width characters and NUL, removed one `str.replace` each: `str.translate`
+# with a dict looks every character up and sets (then clears) a KeyError for
+# each one it keeps, ~90 ns a character, the costliest step of reading a reply.
+_REMOVED = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\x00")
 _ATTRIBUTION_MAX_CHARS = 300
 _ATTRIBUTION_MAX_LINES = 3
 # Quoted lines this long were hard-wrapped by the client; the unquoted line
@@ -45,7 +48,9 @@ def _names_date_and_address(text: str) -> bool:
 def normalise_text(text: str) -> str:
     """One newline convention, ordinary spaces, no invisible characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
-    return text.translate(_INVISIBLE).replace("\x00", "")
+    for char in _REMOVED:
+        text = text.replace(char, "")
+    return text
 
 
 def _attribution_length(lines: list[str], index: int) -> int:
