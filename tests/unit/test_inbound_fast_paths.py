@@ -6,10 +6,14 @@ skips) and compares both on generated input.
 
 from __future__ import annotations
 
+import base64
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.inbound.quotes import normalise_text
+from tracker.inbound.senders import SenderReading, plain_address, strict_mailbox
 
 # Text made of the characters that matter to the steps under test, or any text.
 _SPECIAL_CHARACTERS = "\r\n\xa0\u200b\u200c\u200d\u2060\ufeff\x00 \t>＞：王a1"
@@ -25,3 +29,87 @@ def normalise_text_by_translation(text: str) -> str:
 @settings(max_examples=300)
 def test_normalising_text_removes_what_translation_removed(text: str) -> None:
     assert normalise_text(text) == normalise_text_by_translation(text)
+
+
+_ATEXT = "abzXZ0189!#$%&'*+/=^_`{|}~-"
+_dot_atoms = st.lists(st.text(_ATEXT, min_size=1, max_size=6), min_size=1, max_size=3)
+_labels = st.lists(st.text("abz09-", min_size=1, max_size=6), min_size=1, max_size=3)
+addresses = st.builds(
+    lambda local, domain: f"{'.'.join(local)}@{'.'.join(domain)}", _dot_atoms, _labels
+)
+# Octets that decode to an "@" in one charset or another, or to an address.
+_OCTETS = st.lists(
+    st.one_of(
+        st.sampled_from([b"@", b"a@b.org", b"+AEA-", b"a+AEA-b.org", b"\x00@\x00", b"\x8b", b"x"]),
+        st.binary(max_size=3),
+    ),
+    max_size=4,
+).map(b"".join)
+_CHARSETS = [
+    "utf-8", "UTF-8", "us-ascii", "gbk", "gb2312", "GB18030", "big5", "shift_jis", "euc-kr",
+    "iso-8859-1", "windows-1252", "koi8-r", "utf-7", "utf-16", "utf-16-be", "cp037", "x-unknown",
+]  # fmt: skip
+
+
+def q_encoded(data: bytes, literal: bytes) -> str:
+    """Q encoding, writing the octets in `literal` as themselves."""
+    return "".join(
+        "_" if byte == 0x20 else chr(byte) if bytes([byte]) in literal else f"={byte:02X}"
+        for byte in data
+    )
+
+
+@st.composite
+def encoded_words(draw: st.DrawFn) -> str:
+    charset = draw(st.sampled_from(_CHARSETS))
+    data = draw(_OCTETS)
+    if draw(st.booleans()):
+        text = base64.b64encode(data).decode()
+        if draw(st.booleans()):
+            text = text.rstrip("=")
+        return f"=?{charset}?{draw(st.sampled_from('bB'))}?{text}?="
+    literal = draw(st.sampled_from([b"", b"abx", b"abx@.+-"]))
+    return f"=?{charset}?{draw(st.sampled_from('qQ'))}?{q_encoded(data, literal)}?="
+
+
+_name_words = st.one_of(
+    encoded_words(),
+    st.text(
+        st.one_of(st.sampled_from('王晓明 Wang.@<>"(),:;=?\\\u3000'), st.characters()),
+        min_size=1,
+        max_size=6,
+    ),
+)
+_spaces = st.sampled_from(["", " ", "  ", "\t", " \t"])
+
+
+@st.composite
+def from_fields(draw: st.DrawFn) -> str:
+    address = draw(addresses)
+    if draw(st.booleans()):
+        return f"{draw(_spaces)}{address}{draw(_spaces)}"
+    words = draw(st.lists(_name_words, max_size=3))
+    name = "".join(f"{draw(_spaces)}{word}" for word in words)
+    return f"{name}{draw(_spaces)}<{address}>{draw(_spaces)}"
+
+
+@given(from_fields())
+@settings(max_examples=2000)
+def test_a_plain_from_field_reads_as_the_parser_reads_it(field: str) -> None:
+    plain = plain_address(field)
+    if plain is not None:
+        assert strict_mailbox("From", field) == SenderReading(address=plain.lower(), problem=None)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "wang@example.cn", " <wang@example.cn>", "Wang Xiaoming <Wang.XM@example.cn>",
+        "王晓明 <wang@example.cn>", "=?utf-8?b?546L5pmT5piO?= <wang@example.cn>",
+        "=?GB2312?B?zfXP/sP3?= <wang@example.cn>", "=?utf-8?Q?Zhang_Wei?= <zw@example.org>",
+    ],
+)  # fmt: skip
+def test_ordinary_from_fields_take_the_plain_path(field: str) -> None:
+    plain = plain_address(field)
+    assert plain is not None
+    assert strict_mailbox("From", field) == SenderReading(address=plain.lower(), problem=None)
