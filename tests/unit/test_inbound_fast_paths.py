@@ -7,12 +7,21 @@ skips) and compares both on generated input.
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tracker.inbound.quotes import normalise_text
+from tracker.inbound.quote_patterns import BANNER, QUOTED_LINE
+from tracker.inbound.quotes import (
+    _attribution_length,
+    _drop_signature_and_trailers,
+    _is_device_trailer,
+    _is_header_block,
+    normalise_text,
+    strip_quoted_text,
+)
 from tracker.inbound.senders import SenderReading, plain_address, strict_mailbox
 
 # Text made of the characters that matter to the steps under test, or any text.
@@ -113,3 +122,70 @@ def test_ordinary_from_fields_take_the_plain_path(field: str) -> None:
     plain = plain_address(field)
     assert plain is not None
     assert strict_mailbox("From", field) == SenderReading(address=plain.lower(), problem=None)
+
+
+def find_quote_start_line_by_line(lines: list[str]) -> tuple[int, str | None]:
+    last_written = max((i for i, line in enumerate(lines) if line.strip()), default=-1)
+    for index, line in enumerate(lines):
+        if len(line) > 1000 or QUOTED_LINE.match(line):
+            continue
+        if BANNER.match(line):
+            return index, "banner"
+        if _is_header_block(lines, index):
+            return index, "headers"
+        if _attribution_length(lines, index):
+            return index, "attribution"
+        if index < last_written and _is_device_trailer(line):
+            return index, "trailer"
+    return len(lines), None
+
+
+def inline_answers_line_by_line(rest: list[str]) -> list[str]:
+    end, _ = find_quote_start_line_by_line(rest)
+    rest = rest[:end]
+    seen_quote = False
+    kept: list[str] = []
+    previous = ""
+    for line in rest:
+        quoted = bool(QUOTED_LINE.match(line))
+        wrapped_tail = QUOTED_LINE.match(previous) and len(previous) >= 60
+        if not quoted and not (wrapped_tail and line.strip()):
+            kept.append(line)
+        seen_quote = seen_quote or quoted
+        previous = line
+    has_answers = seen_quote and any(line.strip() for line in kept)
+    return kept if has_answers else []
+
+
+def strip_quoted_text_line_by_line(text: str) -> str:
+    """`strip_quoted_text` testing each line with the patterns, as many times as it is read."""
+    text = re.sub(r"\n(?:[ \t]*\n){6,}", "\n" * 6, normalise_text(text))
+    lines = text.split("\n")
+    start, kind = find_quote_start_line_by_line(lines)
+    kept = lines[:start]
+    if kind == "attribution":
+        kept += inline_answers_line_by_line(lines[start + _attribution_length(lines, start) :])
+    kept = [line for line in kept if not QUOTED_LINE.match(line)]
+    kept = _drop_signature_and_trailers([line.rstrip() for line in kept])
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept).strip("\n")).strip()
+
+
+_MAIL_LINES = [
+    "", " ", "1：已完成", "2: in progress 60%", "Thanks,", "王晓明", "-- ", "Sent from my iPhone",
+    "发自我的iPhone", "> 1. 发布行动计划", ">", " > quoted after a space", "＞ 全角引用",
+    "> " + "a long quoted line that the client wrapped before sending it on" * 2,
+    "its wrapped tail", "done", "On Sun, Jun 23, 2019 at 9:30 AM Officer <o@example.org> wrote:",
+    "在 2019年6月24日 10:00，Follow-up <followup@example.org> 写道：", "On Sun, Jun 23, 2019,",
+    "Officer <o@example.org> wrote:", "-----Original Message-----", "From: Officer <o@example.org>",
+    "Sent: Sunday, June 23, 2019 9:30 AM", "发件人: Follow-up <f@example.org>", "________",
+    "Date: 2019-06-23", "in 2 weeks we will know", "x" * 1001,
+]  # fmt: skip
+mail_texts = st.lists(
+    st.one_of(st.sampled_from(_MAIL_LINES), st.text(max_size=20)), max_size=30
+).map("\n".join)
+
+
+@given(mail_texts)
+@settings(max_examples=1000)
+def test_stripping_quoted_text_reads_as_line_by_line_reading(text: str) -> None:
+    assert strip_quoted_text(text) == strip_quoted_text_line_by_line(text)
