@@ -13,6 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tracker.inbound.mime import (
+    decode_header_value,
+    header_text,
+    header_values,
+    raw_header_values,
+    read_message,
+    unfold_raw_value,
+)
 from tracker.inbound.quote_patterns import BANNER, QUOTED_LINE
 from tracker.inbound.quotes import (
     _attribution_length,
@@ -189,3 +197,29 @@ mail_texts = st.lists(
 @settings(max_examples=1000)
 def test_stripping_quoted_text_reads_as_line_by_line_reading(text: str) -> None:
     assert strip_quoted_text(text) == strip_quoted_text_line_by_line(text)
+
+
+_FIELD_NAMES = ["From", "FROM", "to", "Cc", "Subject", "subject", "References", "X-Autoreply"]
+_field_values = st.one_of(
+    st.sampled_from(["=?utf-8?b?546L5pmT5piO?= <w@example.cn>", "a@b.org,\r\n c@d.org", ""]),
+    st.text(st.characters(exclude_characters="\r\n"), max_size=30),
+)
+
+
+@given(st.lists(st.tuples(st.sampled_from(_FIELD_NAMES), _field_values), max_size=12))
+@settings(max_examples=300)
+def test_indexed_header_fields_read_as_a_scan_of_every_field(
+    fields: list[tuple[str, str]],
+) -> None:
+    raw = "".join(f"{name}: {value}\r\n" for name, value in fields) + "\r\nbody\r\n"
+    message = read_message(raw.encode("utf-8", "surrogateescape"))
+    for name in _FIELD_NAMES:
+        scanned = [
+            value
+            for key, value in message.raw_items()
+            if key.lower() == name.lower() and isinstance(value, str)
+        ]
+        decoded = [decode_header_value(value) for value in scanned]
+        assert header_values(message, name) == decoded
+        assert header_text(message, name) == (decoded[0] if decoded else None)
+        assert raw_header_values(message, name) == [unfold_raw_value(v) for v in scanned]

@@ -25,6 +25,48 @@ _BETWEEN_ENCODED_WORDS = re.compile(r"(\?=)\s+(=\?)")
 _CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 
 
+class HeaderFields:
+    """The header fields of one message by lower-cased name, each field's values decoded once.
+
+    Reading one message asks for the same fields many times (the sender, the
+    classification and the threading each read From, Subject…).
+    """
+
+    def __init__(self, message: Message) -> None:
+        self._raw: dict[str, list[str]] = {}
+        for key, value in message.raw_items():
+            if isinstance(value, str):
+                self._raw.setdefault(key.lower(), []).append(value)
+        self._decoded: dict[str, tuple[str, ...]] = {}
+
+    def raw_values(self, name: str) -> list[str]:
+        """Every occurrence of field `name` as parsed: folded, 8-bit octets as surrogates."""
+        return self._raw.get(name.lower(), [])
+
+    def decoded_values(self, name: str) -> tuple[str, ...]:
+        """Every occurrence of field `name`, decoded by `decode_header_value`."""
+        wanted = name.lower()
+        values = self._decoded.get(wanted)
+        if values is None:
+            values = tuple(decode_header_value(value) for value in self._raw.get(wanted, ()))
+            self._decoded[wanted] = values
+        return values
+
+
+class ReadMessage(Message):
+    """A message as `read_message` parsed it (never changed afterwards): its fields indexed once."""
+
+    indexed_fields: HeaderFields | None = None
+
+
+def _fields(message: Message) -> HeaderFields:
+    if not isinstance(message, ReadMessage):
+        return HeaderFields(message)  # a message parsed elsewhere: indexed for this question
+    if message.indexed_fields is None:
+        message.indexed_fields = HeaderFields(message)
+    return message.indexed_fields
+
+
 def read_message(raw: bytes) -> Message:
     """The parsed message tree; the compat32 policy keeps raw header text for our decoder."""
     # Pipes and saved files may start with blank lines or an mbox "From " line,
@@ -32,7 +74,7 @@ def read_message(raw: bytes) -> Message:
     raw = raw.lstrip(b"\r\n\t ")
     if raw.startswith(b"From "):
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    parser = email.parser.BytesParser(policy=email.policy.compat32)
+    parser = email.parser.BytesParser(ReadMessage, policy=email.policy.compat32)
     return parser.parsebytes(raw)
 
 
@@ -77,12 +119,7 @@ def decode_header_value(value: str) -> str:
 
 def header_values(message: Message, name: str) -> list[str]:
     """Every occurrence of header `name`, decoded."""
-    wanted = name.lower()
-    return [
-        decode_header_value(value)
-        for key, value in message.raw_items()
-        if key.lower() == wanted and isinstance(value, str)
-    ]
+    return list(_fields(message).decoded_values(name))
 
 
 def raw_header_values(message: Message, name: str) -> list[str]:
@@ -91,22 +128,19 @@ def raw_header_values(message: Message, name: str) -> list[str]:
     Structured fields (addresses) must be parsed before their encoded-words are
     decoded: decoding first is how an `=40` becomes an `@` in an address.
     """
-    wanted = name.lower()
-    return [
-        unfold_raw_value(value)
-        for key, value in message.raw_items()
-        if key.lower() == wanted and isinstance(value, str)
-    ]
+    return [unfold_raw_value(value) for value in _fields(message).raw_values(name)]
 
 
 def header_text(message: Message, name: str) -> str | None:
     """The first occurrence of header `name`, decoded, or None."""
-    values = header_values(message, name)
+    values = _fields(message).decoded_values(name)
     return values[0] if values else None
 
 
 def addresses_in(values: list[str]) -> list[tuple[str, str]]:
     """(display name, lower-cased address) pairs from address headers, empty addresses dropped."""
+    if not values:
+        return []  # an absent field, without building the address parser
     found: list[tuple[str, str]] = []
     for name, address in email.utils.getaddresses(values):
         address = address.strip().strip("<>").lower()
