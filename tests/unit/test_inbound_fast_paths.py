@@ -7,6 +7,7 @@ skips) and compares both on generated input.
 from __future__ import annotations
 
 import base64
+import email.utils
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.inbound.mime import (
+    addresses_in,
     decode_header_value,
     header_text,
     header_values,
@@ -223,3 +225,37 @@ def test_indexed_header_fields_read_as_a_scan_of_every_field(
         assert header_values(message, name) == decoded
         assert header_text(message, name) == (decoded[0] if decoded else None)
         assert raw_header_values(message, name) == [unfold_raw_value(v) for v in scanned]
+
+
+def addresses_by_the_standard_parser(values: list[str]) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for name, address in email.utils.getaddresses(values):
+        address = address.strip().strip("<>").lower()
+        if "@" in address:
+            found.append((name.strip(), address))
+    return found
+
+
+# Words of a name: plain ones, one special character, or anything.
+_address_names = st.lists(
+    st.one_of(
+        st.text("王晓明Wangé", min_size=1, max_size=4),
+        st.sampled_from([*'."(),:;<>@[]\\\t\u3000', "A.", "B,C"]),
+        st.text(max_size=4),
+    ),
+    max_size=3,
+).map(" ".join)
+
+
+@st.composite
+def address_fields(draw: st.DrawFn) -> str:
+    address = draw(st.one_of(addresses, st.sampled_from(["a@", "@b.org", "a@b@c", "A.@B..C"])))
+    if draw(st.booleans()):
+        return f"{draw(_spaces)}{address}{draw(_spaces)}"
+    return f"{draw(_address_names)}{draw(_spaces)}<{address}>{draw(_spaces)}"
+
+
+@given(st.lists(address_fields(), max_size=3))
+@settings(max_examples=1000)
+def test_plain_address_fields_read_as_the_standard_parser_reads_them(values: list[str]) -> None:
+    assert addresses_in(values) == addresses_by_the_standard_parser(values)
