@@ -161,13 +161,11 @@ def _inline_answers(rest: list[str], quoted: list[bool]) -> list[str]:
     """
     end, _, _ = find_quote_start(rest, quoted)
     kept: list[str] = []
-    for index in range(end):
-        line = rest[index]
-        wrapped_tail = (
-            index > 0 and quoted[index - 1] and len(rest[index - 1]) >= _WRAPPED_QUOTE_LENGTH
-        )
-        if not quoted[index] and not (wrapped_tail and line.strip()):
+    after_wrapped_quote = False
+    for line, is_quoted in zip(rest[:end], quoted, strict=False):
+        if not is_quoted and not (after_wrapped_quote and line.strip()):
             kept.append(line)
+        after_wrapped_quote = is_quoted and len(line) >= _WRAPPED_QUOTE_LENGTH
     has_answers = any(quoted[:end]) and any(line.strip() for line in kept)
     return kept if has_answers else []
 
