@@ -22,6 +22,7 @@ from tracker.inbound.html_text import html_to_text
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_ENCODED_WORDS = re.compile(r"(\?=)\s+(=\?)")
+_FOLD = re.compile(r"\r?\n[ \t]")
 _CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 # The plain shape of nearly every address field: one dot-atom address, bare or
 # in angle brackets after a name of words without specials. How
@@ -39,7 +40,7 @@ _PLAIN_MAILBOX = re.compile(
 
 
 class HeaderFields:
-    """The header fields of one message by lower-cased name, each field's values decoded once.
+    """The header fields of one message by lower-cased name, each field unfolded and decoded once.
 
     Reading one message asks for the same fields many times (the sender, the
     classification and the threading each read From, Subject…).
@@ -50,18 +51,24 @@ class HeaderFields:
         for key, value in message.raw_items():
             if isinstance(value, str):
                 self._raw.setdefault(key.lower(), []).append(value)
+        self._unfolded: dict[str, tuple[str, ...]] = {}
         self._decoded: dict[str, tuple[str, ...]] = {}
 
-    def raw_values(self, name: str) -> list[str]:
-        """Every occurrence of field `name` as parsed: folded, 8-bit octets as surrogates."""
-        return self._raw.get(name.lower(), [])
+    def unfolded_values(self, name: str) -> tuple[str, ...]:
+        """Every occurrence of field `name`, by `unfold_raw_value`."""
+        wanted = name.lower()
+        values = self._unfolded.get(wanted)
+        if values is None:
+            values = tuple(unfold_raw_value(value) for value in self._raw.get(wanted, ()))
+            self._unfolded[wanted] = values
+        return values
 
     def decoded_values(self, name: str) -> tuple[str, ...]:
-        """Every occurrence of field `name`, decoded by `decode_header_value`."""
+        """Every occurrence of field `name`, by `decode_header_value`."""
         wanted = name.lower()
         values = self._decoded.get(wanted)
         if values is None:
-            values = tuple(decode_header_value(value) for value in self._raw.get(wanted, ()))
+            values = tuple(_decode_unfolded(value) for value in self.unfolded_values(wanted))
             self._decoded[wanted] = values
         return values
 
@@ -110,7 +117,7 @@ def _decode_encoded_word(encoding: str, payload: str) -> bytes:
 def unfold_raw_value(value: str) -> str:
     """A raw header value unfolded, its 8-bit octets decoded, encoded-words left as written."""
     text = decode_text(_raw_header_bytes(value))
-    return re.sub(r"\r?\n[ \t]", " ", text).replace("\r", "").replace("\n", "").replace("\x00", "")
+    return _FOLD.sub(" ", text).replace("\r", "").replace("\n", "").replace("\x00", "")
 
 
 def decode_header_value(value: str) -> str:
@@ -120,7 +127,12 @@ def decode_header_value(value: str) -> str:
     2. Join adjacent encoded words (whitespace between them is not text), then
        decode each with its declared charset, widened by `decode_text`.
     """
-    text = _BETWEEN_ENCODED_WORDS.sub(r"\1\2", unfold_raw_value(value))
+    return _decode_unfolded(unfold_raw_value(value))
+
+
+def _decode_unfolded(value: str) -> str:
+    """Step 2 of `decode_header_value`."""
+    text = _BETWEEN_ENCODED_WORDS.sub(r"\1\2", value)
 
     def replace(match: re.Match[str]) -> str:
         charset = match.group(1).split("*", 1)[0]  # drop an RFC 2231 language suffix
@@ -141,7 +153,7 @@ def raw_header_values(message: Message, name: str) -> list[str]:
     Structured fields (addresses) must be parsed before their encoded-words are
     decoded: decoding first is how an `=40` becomes an `@` in an address.
     """
-    return [unfold_raw_value(value) for value in _fields(message).raw_values(name)]
+    return list(_fields(message).unfolded_values(name))
 
 
 def header_text(message: Message, name: str) -> str | None:
