@@ -32,6 +32,7 @@ from tracker.inbound.quotes import (
     normalise_text,
     strip_quoted_text,
 )
+from tracker.inbound.refs import RefMatcher
 from tracker.inbound.senders import SenderReading, plain_address, strict_mailbox
 
 # Text made of the characters that matter to the steps under test, or any text.
@@ -259,3 +260,22 @@ def address_fields(draw: st.DrawFn) -> str:
 @settings(max_examples=1000)
 def test_plain_address_fields_read_as_the_standard_parser_reads_them(values: list[str]) -> None:
     assert addresses_in(values) == addresses_by_the_standard_parser(values)
+
+
+_REF_LINE_PIECES = [
+    "1", "12", "١", "３", "第", "三", "项", "(", ")", "[", "#", ".", ":", "：", "、", "-", " ",
+    "done", "已完成", "60%", "百分之六十", "Correction: ", "更正：", "- ", "• ", "a", "第三项：",
+    "١. ", "١ done",
+]  # fmt: skip
+ref_lines = st.lists(
+    st.one_of(st.sampled_from(_REF_LINE_PIECES), st.text(max_size=3)), max_size=8
+).map("".join)
+
+
+@given(ref_lines)
+@settings(max_examples=1000)
+def test_lines_without_a_digit_or_di_skip_the_numeric_ref_forms_to_the_same_end(
+    line: str,
+) -> None:
+    matcher = RefMatcher(None)
+    assert matcher.match(line) == matcher._match_forms(line)
