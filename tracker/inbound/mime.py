@@ -200,22 +200,24 @@ def _is_attachment(part: Message) -> bool:
     return disposition == "attachment"
 
 
-def _body_parts(message: Message) -> Iterator[Message]:
-    """Leaf parts in reading order, not descending into attached or returned messages."""
+def _body_parts(message: Message) -> Iterator[tuple[Message, str]]:
+    """Leaf parts in reading order with their types, not descending into attached messages."""
     stack = [message]
     while stack:
         part = stack.pop()
-        if part.get_content_maintype() == "multipart":
+        content_type = part.get_content_type()
+        maintype = content_type.split("/", 1)[0]
+        if maintype == "multipart":
             children = part.get_payload()
             if isinstance(children, list):
                 stack.extend(reversed([c for c in children if isinstance(c, Message)]))
                 continue
             # A multipart with no boundary in its body: the text is the body.
-            yield part
+            yield part, "text/plain"
             continue
-        if part.get_content_maintype() == "message":
+        if maintype == "message":
             continue
-        yield part
+        yield part, content_type
 
 
 def body_text(message: Message) -> tuple[str, bool]:
@@ -227,12 +229,9 @@ def body_text(message: Message) -> tuple[str, bool]:
     """
     plain: str | None = None
     html: str | None = None
-    for part in _body_parts(message):
+    for part, content_type in _body_parts(message):
         if _is_attachment(part):
             continue
-        content_type = part.get_content_type()
-        if part.get_content_maintype() == "multipart":
-            content_type = "text/plain"
         if content_type == "text/plain" and plain is None:
             text = part_text(part)
             if text.strip():
