@@ -7,14 +7,20 @@ skips) and compares both on generated input.
 from __future__ import annotations
 
 import base64
+import email.feedparser
+import email.parser
+import email.policy
 import email.utils
 import re
+from email.message import Message
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tracker.inbound.mime import (
+    FEED_HEADER_LINE,
+    FEED_LINE_BREAK,
     addresses_in,
     decode_header_value,
     header_text,
@@ -279,3 +285,58 @@ def test_lines_without_a_digit_or_di_skip_the_numeric_ref_forms_to_the_same_end(
 ) -> None:
     matcher = RefMatcher(None)
     assert matcher.match(line) == matcher._match_forms(line)
+
+
+def read_by_the_feed_parser(raw: bytes) -> Message:
+    raw = raw.lstrip(b"\r\n\t ")
+    if raw.startswith(b"From "):
+        raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
+    return email.parser.BytesParser(policy=email.policy.compat32).parsebytes(raw)
+
+
+def _tree(message: Message) -> object:
+    """Everything the reader can see of a parsed message, defects by their kind."""
+    payload = message.get_payload()
+    return (
+        message.items(),
+        message.get_unixfrom(),
+        message.get_default_type(),
+        [type(defect) for defect in message.defects],
+        message.preamble,
+        message.epilogue,
+        [_tree(part) for part in payload] if isinstance(payload, list) else payload,
+    )
+
+
+_HEAD_LINES = [
+    "From: Wang <w@example.cn>", "Subject: =?utf-8?b?5Zue5aSN?=", "To: a@b.org,", " c@d.org",
+    "\tfolded", "Content-Type: text/plain; charset=utf-8", "Content-Type: text/html",
+    'Content-Type: multipart/alternative; boundary="b"', "Content-Type: message/rfc822",
+    "Content-Type: message/delivery-status", "Content-Type: multipart/mixed",
+    "Content-Transfer-Encoding: base64", "From someone@example.org Mon Jun 24", "X-Empty:",
+    "not a header line", ": no name", "Content-Type: TEXT/plain",
+]  # fmt: skip
+_BODY_LINES = ["--b", "Content-Type: text/plain", "", "1: done", "--b--", "> quoted", "王晓明"]
+_LINE_ENDS = ["\n", "\r\n", "\r", ""]
+
+
+@st.composite
+def raw_messages(draw: st.DrawFn) -> bytes:
+    def lines(pool: list[str]) -> str:
+        chosen = draw(st.lists(st.one_of(st.sampled_from(pool), st.text(max_size=8)), max_size=8))
+        return "".join(line + draw(st.sampled_from(_LINE_ENDS)) for line in chosen)
+
+    separator = draw(st.sampled_from(["\n", "\r\n", "\r", " \n", ""]))
+    text = lines(_HEAD_LINES) + separator + lines(_BODY_LINES)
+    return text.encode("utf-8", "surrogateescape")
+
+
+def test_the_feed_parsers_patterns_are_the_ones_copied() -> None:
+    assert FEED_HEADER_LINE.pattern == email.feedparser.headerRE.pattern  # type: ignore[attr-defined]
+    assert FEED_LINE_BREAK.pattern == email.feedparser.NLCRE.pattern  # type: ignore[attr-defined]
+
+
+@given(raw_messages())
+@settings(max_examples=1500)
+def test_reading_the_header_section_alone_reads_as_the_feed_parser(raw: bytes) -> None:
+    assert _tree(read_message(raw)) == _tree(read_by_the_feed_parser(raw))

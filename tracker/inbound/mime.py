@@ -12,6 +12,7 @@ import binascii
 import email.parser
 import email.policy
 import email.utils
+import io
 import quopri
 import re
 from collections.abc import Iterator
@@ -22,6 +23,10 @@ from tracker.inbound.html_text import html_to_text
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
 _BETWEEN_ENCODED_WORDS = re.compile(r"(\?=)\s+(=\?)")
+# The feed parser's own patterns (email.feedparser's headerRE and NLCRE; a
+# test checks they are the same): a header or continuation line, a line break.
+FEED_HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
+FEED_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _FOLD = re.compile(r"\r?\n[ \t]")
 _CONTROLS = re.compile("[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]")
 # The plain shape of nearly every address field: one dot-atom address, bare or
@@ -88,14 +93,42 @@ def _fields(message: Message) -> HeaderFields:
 
 
 def read_message(raw: bytes) -> Message:
-    """The parsed message tree; the compat32 policy keeps raw header text for our decoder."""
+    """The parsed message tree; the compat32 policy keeps raw header text for our decoder.
+
+    The body of a message that is not multipart (nor message/*) is all the
+    text after its header section, which the feed parser would gather line
+    by line: only the header section goes through it then.
+    """
     # Pipes and saved files may start with blank lines or an mbox "From " line,
     # which would otherwise turn every header into body text.
     raw = raw.lstrip(b"\r\n\t ")
     if raw.startswith(b"From "):
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
-    parser = email.parser.BytesParser(ReadMessage, policy=email.policy.compat32)
-    return parser.parsebytes(raw)
+    text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes
+    parser = email.parser.Parser(ReadMessage, policy=email.policy.compat32)
+    end = _header_section_end(text)
+    if end is not None:
+        message = parser.parsestr(text[:end])
+        container = message.get_content_maintype() in ("multipart", "message")
+        # A container's body needs the parser, and so does a section whose last
+        # line the parser handed back to the body (a "From " line).
+        if not container and message.get_payload() == "":
+            message.set_payload(text[end:])
+            return message
+    return parser.parsestr(text)
+
+
+def _header_section_end(text: str) -> int | None:
+    """Where the feed parser starts the body: after the blank line that ends the header section.
+
+    None when no blank line ends it (the parser then records a defect).
+    """
+    end = 0
+    for line in iter(io.StringIO(text, newline="").readline, ""):  # the parser's lines
+        end += len(line)
+        if not FEED_HEADER_LINE.match(line):
+            return end if FEED_LINE_BREAK.match(line) else None
+    return None
 
 
 def _raw_header_bytes(value: str) -> bytes:
