@@ -296,7 +296,8 @@ def read_by_the_feed_parser(raw: bytes) -> Message:
 
 def _tree(message: Message) -> object:
     """Everything the reader can see of a parsed message, defects by their kind."""
-    payload = message.get_payload()
+    payload = message._payload  # as parsed: get_payload() may decode it, and fail
+
     return (
         message.items(),
         message.get_unixfrom(),
