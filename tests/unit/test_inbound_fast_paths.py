@@ -324,7 +324,9 @@ _LINE_ENDS = ["\n", "\r\n", "\r", ""]
 @st.composite
 def raw_messages(draw: st.DrawFn) -> bytes:
     def lines(pool: list[str]) -> str:
-        chosen = draw(st.lists(st.one_of(st.sampled_from(pool), st.text(max_size=8)), max_size=8))
+        # Mostly lines of the pool, some anything.
+        line = st.one_of(st.sampled_from(pool), st.sampled_from(pool), st.text(max_size=8))
+        chosen = draw(st.lists(line, max_size=8))
         return "".join(line + draw(st.sampled_from(_LINE_ENDS)) for line in chosen)
 
     separator = draw(st.sampled_from(["\n", "\r\n", "\r", " \n", ""]))
