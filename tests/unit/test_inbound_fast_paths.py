@@ -15,7 +15,7 @@ import re
 from email.message import Message
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tracker.inbound.mime import (
@@ -340,6 +340,8 @@ def test_the_feed_parsers_patterns_are_the_ones_copied() -> None:
 
 
 @given(raw_messages())
+@example(b"From w@example.cn Mon Jun 24\n\tcontinues nothing\nSubject: s\n\n1: done\n")
+@example(b"Subject: s\nFrom w@example.cn Mon Jun 24\n\n1: done\n")
 @settings(max_examples=1500)
 def test_reading_the_header_section_alone_reads_as_the_feed_parser(raw: bytes) -> None:
     assert _tree(read_message(raw)) == _tree(read_by_the_feed_parser(raw))

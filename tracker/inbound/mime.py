@@ -95,9 +95,10 @@ def _fields(message: Message) -> HeaderFields:
 def read_message(raw: bytes) -> Message:
     """The parsed message tree; the compat32 policy keeps raw header text for our decoder.
 
-    The body of a message that is not multipart (nor message/*) is all the
-    text after its header section, which the feed parser would gather line
-    by line: only the header section goes through it then.
+    A message that is not a container (multipart, message/*) and has a plain
+    header section is built here as the feed parser builds it (its fields,
+    then all the text after the blank line as the body), without the
+    parser's machinery, which handles every line through a generator.
     """
     # Pipes and saved files may start with blank lines or an mbox "From " line,
     # which would otherwise turn every header into body text.
@@ -105,29 +106,39 @@ def read_message(raw: bytes) -> Message:
     if raw.startswith(b"From "):
         raw = raw.split(b"\n", 1)[1] if b"\n" in raw else b""
     text = raw.decode("ascii", "surrogateescape")  # as BytesParser decodes
-    parser = email.parser.Parser(ReadMessage, policy=email.policy.compat32)
-    end = _header_section_end(text)
-    if end is not None:
-        message = parser.parsestr(text[:end])
-        container = message.get_content_maintype() in ("multipart", "message")
-        # A container's body needs the parser, and so does a section whose last
-        # line the parser handed back to the body (a "From " line).
-        if not container and message.get_payload() == "":
+    plain = _plain_header_section(text)
+    if plain is not None:
+        fields, end = plain
+        message = ReadMessage(email.policy.compat32)
+        for field in fields:
+            message.set_raw(*email.policy.compat32.header_source_parse(field))
+        if message.get_content_maintype() not in ("multipart", "message"):
             message.set_payload(text[end:])
             return message
-    return parser.parsestr(text)
+    return email.parser.Parser(ReadMessage, policy=email.policy.compat32).parsestr(text)
 
 
-def _header_section_end(text: str) -> int | None:
-    """Where the feed parser starts the body: after the blank line that ends the header section.
+def _plain_header_section(text: str) -> tuple[list[list[str]], int] | None:
+    """The lines of each header field and where the body starts, for a plain header section.
 
-    None when no blank line ends it (the parser then records a defect).
+    Plain: header lines as the feed parser sees them (its lines, its pattern)
+    up to a blank line, none of which it treats apart (a first line that
+    continues nothing, a "From " line, a line opening with ":"). Else None.
     """
+    fields: list[list[str]] = []
     end = 0
     for line in iter(io.StringIO(text, newline="").readline, ""):  # the parser's lines
         end += len(line)
         if not FEED_HEADER_LINE.match(line):
-            return end if FEED_LINE_BREAK.match(line) else None
+            return (fields, end) if FEED_LINE_BREAK.match(line) else None
+        if line[0] in " \t":
+            if not fields:
+                return None
+            fields[-1].append(line)
+        elif line.startswith("From ") or line.startswith(":"):
+            return None
+        else:
+            fields.append([line])
     return None
 
 
