@@ -54,6 +54,8 @@ def _ref_forms(ref: str) -> list[tuple[re.Pattern[str], bool]]:
 
 
 _NUMERIC_FORMS = _ref_forms(_NUMERIC_REF)
+# Every numeric form holds a digit, but for "第" with a Chinese numeral.
+_NUMERIC_REF_SIGN = re.compile(r"\d|第")
 _LITERAL_FORMS = _ref_forms(_LITERAL_REF)
 
 
@@ -107,6 +109,12 @@ class RefMatcher:
         3. With known refs, a ref-shaped token that is not among them, on a
            line that reports a status or percentage, is an unknown ref.
         """
+        if self._known is None and _NUMERIC_REF_SIGN.search(folded_line) is None:
+            return None  # most lines of prose: no form can match, none is tried
+        return self._match_forms(folded_line)
+
+    def _match_forms(self, folded_line: str) -> RefOpening | None:
+        """Steps 1-3 of `match`."""
         offset = 0
         correction = _CORRECTION.match(folded_line)
         if correction is not None:
