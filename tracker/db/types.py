@@ -33,6 +33,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def storable_text(value: str) -> str:
     """`value` with every NUL and lone surrogate replaced by U+FFFD."""
+    if value.isascii() and "\x00" not in value:
+        # Most text written (keys, names of events, ASCII addresses): ASCII
+        # holds no surrogate, and both checks are much cheaper than the search.
+        return value
     return _UNSTORABLE.sub(REPLACEMENT, value)
 
 
