@@ -115,14 +115,16 @@ class Timeline:
     before-due reminder once the due date is over). `latest` is the newest
     occurrence sent at or before `now` over all the schedules (by moment,
     then nominal date), None once expired; `following` holds each schedule's
-    first occurrence sent after `now`, where there is one. `first_firing` is
-    what a series of this timeline with nothing planned yet answers (most
-    series, at any moment): worked out once here for every participant.
+    first occurrence sent after `now`, where there is one. `upcoming` and
+    `first_firing` are what a series of this timeline with nothing planned
+    yet answers (most series, at any moment): worked out once here for every
+    participant.
     """
 
     expires_at: datetime | None
     latest: Slot | None
     following: tuple[Following, ...]
+    upcoming: tuple[Slot, ...]
     first_firing: datetime | None
 
     @classmethod
@@ -150,14 +152,13 @@ class Timeline:
             return None
         # Nothing planned: the latest is usable (it is before the expiry, or
         # None), and so is every following occurrence (kept only before it).
-        first_firing = (
-            latest.moment if latest is not None else min(f.slot.moment for f in following)
-        )
+        upcoming = tuple(f.slot for f in following)
         return cls(
             expires_at=expires_at,
             latest=latest,
             following=tuple(following),
-            first_firing=first_firing,
+            upcoming=upcoming,
+            first_firing=(latest.moment if latest is not None else min(s.moment for s in upcoming)),
         )
 
 
@@ -207,8 +208,10 @@ class Series(NamedTuple):
         latest = self.timeline.latest
         return latest if latest is not None and self.usable(latest) else None
 
-    def upcoming(self) -> list[Slot]:
+    def upcoming(self) -> Sequence[Slot]:
         """Each schedule's first usable occurrence sent after `now`."""
+        if self.planned_up_to is None:
+            return self.timeline.upcoming
         found: list[Slot] = []
         for following in self.timeline.following:
             slot = following.slot
