@@ -6,6 +6,7 @@ and 2 on bad usage (click's own). Each command family lives in its own module.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -61,6 +62,16 @@ def main(verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    # Start-up ends here: click runs this after importing the command's module
+    # and before the command. What is loaded by now (the program, tens of MB of
+    # objects) lives until exit, so it leaves the garbage collector's care:
+    # otherwise every full collection of a busy pass walks it all again (about
+    # a fifth of a busy planning tick's CPU). Nothing loaded so far waits on
+    # the collector: no engine, connection or file is opened before a command.
+    # Once per process: a process that runs several commands (tests) keeps
+    # later garbage collectable.
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
 
 
 def _first_line(error: Exception) -> str:

@@ -19,6 +19,7 @@ import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from tracker.core.calendar import local_moment, next_working_day
@@ -114,12 +115,17 @@ class Timeline:
     before-due reminder once the due date is over). `latest` is the newest
     occurrence sent at or before `now` over all the schedules (by moment,
     then nominal date), None once expired; `following` holds each schedule's
-    first occurrence sent after `now`, where there is one.
+    first occurrence sent after `now`, where there is one. `upcoming` and
+    `first_firing` are what a series of this timeline with nothing planned
+    yet answers (most series, at any moment): worked out once here for every
+    participant.
     """
 
     expires_at: datetime | None
     latest: Slot | None
     following: tuple[Following, ...]
+    upcoming: tuple[Slot, ...]
+    first_firing: datetime | None
 
     @classmethod
     def at(
@@ -144,11 +150,19 @@ class Timeline:
             latest = None
         if latest is None and not following:
             return None
-        return cls(expires_at=expires_at, latest=latest, following=tuple(following))
+        # Nothing planned: the latest is usable (it is before the expiry, or
+        # None), and so is every following occurrence (kept only before it).
+        upcoming = tuple(f.slot for f in following)
+        return cls(
+            expires_at=expires_at,
+            latest=latest,
+            following=tuple(following),
+            upcoming=upcoming,
+            first_firing=(latest.moment if latest is not None else min(s.moment for s in upcoming)),
+        )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Series:
+class Series(NamedTuple):
     """One participant's timeline, with what one occurrence becomes.
 
     `prefix` names the series in occurrence keys, `key_of` turns an
@@ -157,6 +171,10 @@ class Series:
     done with. A series whose occurrences may not be sent whatever the date
     (a check-in with no open action; an overdue action already updated) is
     not built at all.
+
+    A named tuple rather than a frozen dataclass: a busy pass builds about a
+    dozen per due participant, and a tuple is immutable at a fraction of the
+    cost (a frozen dataclass sets each field through `object.__setattr__`).
     """
 
     timeline: Timeline
@@ -171,15 +189,7 @@ class Series:
         """This series once its occurrence of `day` is planned too."""
         if self.planned_up_to is not None and self.planned_up_to >= day:
             return self
-        return Series(
-            timeline=self.timeline,
-            kind=self.kind,
-            prefix=self.prefix,
-            key_of=self.key_of,
-            action_id=self.action_id,
-            sort_date=self.sort_date,
-            planned_up_to=day,
-        )
+        return self._replace(planned_up_to=day)
 
     def usable(self, slot: Slot) -> bool:
         expires_at = self.timeline.expires_at
@@ -198,8 +208,10 @@ class Series:
         latest = self.timeline.latest
         return latest if latest is not None and self.usable(latest) else None
 
-    def upcoming(self) -> list[Slot]:
+    def upcoming(self) -> Sequence[Slot]:
         """Each schedule's first usable occurrence sent after `now`."""
+        if self.planned_up_to is None:
+            return self.timeline.upcoming
         found: list[Slot] = []
         for following in self.timeline.following:
             slot = following.slot
@@ -218,6 +230,8 @@ class Series:
 
     def first_firing(self) -> datetime | None:
         """The earliest moment at or after which this series has something to send."""
+        if self.planned_up_to is None:
+            return self.timeline.first_firing
         current = self.due()
         if current is not None:
             return current.moment

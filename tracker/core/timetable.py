@@ -149,8 +149,9 @@ class Timetable:
         if timelines is None:
             timelines = calendar.actions[due] = self._action_timelines(calendar, due)
         found = []
+        named = f"a{action.action_id}:{due.isoformat()}"  # the action in both prefixes
         if timelines.before_due is not None:
-            prefix = f"before_due:a{action.action_id}:{due.isoformat()}"
+            prefix = f"before_due:{named}"
             found.append(
                 Series(
                     timeline=timelines.before_due,
@@ -170,7 +171,7 @@ class Timetable:
             and action.last_update_at >= timelines.fell_due
         )
         if timelines.overdue is not None and not updated:
-            overdue_prefix = f"overdue:a{action.action_id}:{due.isoformat()}"
+            overdue_prefix = f"overdue:{named}"
             found.append(
                 Series(
                     timeline=timelines.overdue,

@@ -15,13 +15,17 @@ neutralises them there.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, String, Text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.type_api import _BindProcessorType
 
 REPLACEMENT = "\ufffd"
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -29,6 +33,10 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def storable_text(value: str) -> str:
     """`value` with every NUL and lone surrogate replaced by U+FFFD."""
+    if value.isascii() and "\x00" not in value:
+        # Most text written (keys, names of events, ASCII addresses): ASCII
+        # holds no surrogate, and both checks are much cheaper than the search.
+        return value
     return _UNSTORABLE.sub(REPLACEMENT, value)
 
 
@@ -41,6 +49,29 @@ class UtcDateTime(TypeDecorator[datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> _BindProcessorType[datetime] | None:
+        """The conversion below (and the engine's own after it), done once per moment.
+
+        A busy pass writes the same few moments over and over (every reminder
+        it plans is created at its `now`, and most are scheduled at the same
+        moment), and the conversion costs more than the insert's own work.
+        What is stored depends only on the instant, which a datetime and its
+        `fold` name exactly: two equal datetimes of one zone that differ only
+        in `fold` (the repeated hour when clocks go back) are different
+        instants, so `fold` is part of the memo's key.
+        """
+        convert = super().bind_processor(dialect)
+        assert convert is not None  # `process_bind_param` is ours
+
+        @functools.lru_cache(maxsize=4096)
+        def converted(value: datetime, fold: int) -> Any:
+            return convert(value)
+
+        def process(value: datetime | None) -> Any:
+            return None if value is None else converted(value, value.fold)
+
+        return process
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
