@@ -1,10 +1,11 @@
 """Exporting a large programme streams: time and peak memory for CSV and XLSX.
 
-One command: `python benchmarks/exports/run.py [actions...]` (default 50000
-500000). For each size it builds a SQLite database of that many actions (ten
-per participant, one update each, bulk-inserted), then exports the actions
-(with their latest update) as CSV and as XLSX to files, measuring the time and
-the peak of memory allocated while exporting (tracemalloc). Prints a Markdown table.
+One command, from the project folder: `python -m benchmarks.exports.run
+[actions...]` (default 50000 500000). For each size it builds a SQLite
+database with the benchmark suite's generator (five actions a participant)
+and gives every action one update, then exports the actions (with their
+latest update) as CSV and as XLSX to files, measuring the time and the peak
+of memory allocated while exporting (tracemalloc). Prints a Markdown table.
 The point: memory stays flat as the programme grows (rows are read with
 `yield_per` and written as they come), time grows linearly.
 """
@@ -15,104 +16,37 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, literal, select
 
-from tracker.db.migrate import upgrade
-from tracker.db.orm import Action, Participant, Programme, Update
+from benchmarks.suite.data import ACTIONS_EACH, Databases, fill
+from tracker.db.orm import Action, Programme, Update
 from tracker.db.session import make_engine, make_session_factory
 from tracker.services.export_files import write_csv, write_xlsx
 from tracker.services.exports import export_table
 
 NOW = datetime(2019, 7, 1, tzinfo=UTC)
-PER_PARTICIPANT = 10
 
 
-def build(path: Path, actions: int) -> int:
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    people = actions // PER_PARTICIPANT
-    with factory.begin() as session:
-        programme = Programme(
-            slug="big",
-            name="Big programme",
-            starts_on=date(2019, 5, 19),
-            ends_on=date(2019, 5, 23),
-            timezone="Asia/Shanghai",
-            language="zh-CN",
-            country="CN",
-            working_days_only=True,
-            acknowledge_replies=True,
-            weekly_digest=True,
-            created_at=NOW,
-            updated_at=NOW,
-        )
-        session.add(programme)
-        session.flush()
-        session.execute(
-            insert(Participant),
-            [
-                {
-                    "programme_id": programme.id,
-                    "email": f"p{n}@example.org",
-                    "name": f"参与者 {n}",
-                    "organisation": f"单位 {n % 50}",
-                    "state": "active",
-                    "hard_bounces": 0,
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for n in range(people)
-            ],
-        )
-        ids = [
-            pid
-            for (pid,) in session.execute(
-                Participant.__table__.select().with_only_columns(Participant.id)
+def build(folder: Path, actions: int) -> str:
+    """A database of `actions` actions, each with one update; its URL."""
+    url = Databases("sqlite", folder).new()
+    fill(url, actions // ACTIONS_EACH)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            insert(Update).from_select(
+                ["participant_id", "action_id", "at", "status", "percent", "note", "source",
+                 "recorded_at"],
+                select(Action.participant_id, Action.id, literal(NOW, Update.at.type),
+                       literal("in_progress"), literal(50), literal("进行中 50%"),
+                       literal("email"), literal(NOW, Update.recorded_at.type)),
             )
-        ]
-        session.execute(
-            insert(Action),
-            [
-                {
-                    "participant_id": pid,
-                    "ref": str(k + 1),
-                    "title": f"行动 {k + 1}：=清洁空气",
-                    "due_on": date(2019, 9, 30),
-                    "position": k,
-                    "status": "in_progress",
-                    "percent": 50,
-                    "last_update_at": NOW,
-                    "created_at": NOW,
-                    "updated_at": NOW,
-                }
-                for pid in ids
-                for k in range(PER_PARTICIPANT)
-            ],
-        )
-        action_rows = session.execute(
-            Action.__table__.select().with_only_columns(Action.id, Action.participant_id)
-        )
-        session.execute(
-            insert(Update),
-            [
-                {
-                    "participant_id": pid,
-                    "action_id": aid,
-                    "at": NOW,
-                    "status": "in_progress",
-                    "percent": 50,
-                    "note": "进行中 50%",
-                    "source": "email",
-                    "recorded_at": NOW,
-                }
-                for aid, pid in action_rows
-            ],
-        )
-        return programme.id
+        )  # fmt: skip
+    engine.dispose()
+    return url
 
 
 def main(sizes: list[int]) -> None:
@@ -120,9 +54,9 @@ def main(sizes: list[int]) -> None:
     print("| ---: | ---: | ---: | ---: | ---: |")
     for size in sizes:
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "big.db"
-            programme_id = build(path, size)
-            factory = make_session_factory(make_engine(f"sqlite:///{path}"))
+            factory = make_session_factory(make_engine(build(Path(folder), size)))
+            with factory() as session:
+                programme_id = session.scalars(select(Programme.id)).one()
             timings = []
             peaks = []
             for writer, name in ((write_csv, "actions.csv"), (write_xlsx, "actions.xlsx")):

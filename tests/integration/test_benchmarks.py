@@ -36,3 +36,21 @@ def test_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
     assert all(value > 0 for value in figures["peak_rss_mb"].values())
     assert figures["send_per_s"] > 0
     assert "| send pass, one connection (msg/s) |" in done.stdout
+
+
+def test_each_smaller_benchmark_prints_its_table() -> None:
+    """The three one-figure commands run at a tiny size and print a row for it."""
+    for module, size, row in (
+        ("benchmarks.planning.run", "20", "| 20 |"),
+        ("benchmarks.programme.run", "20", "| 20 |"),
+        ("benchmarks.exports.run", "100", "| 100 |"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", module, size],
+            cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, f"{module}: {done.stderr}"
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith("| "), done.stdout
+        assert set(lines[1]) <= set("|-: "), done.stdout
+        assert lines[2].startswith(row), f"{module}: {done.stdout}"
