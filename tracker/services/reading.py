@@ -183,10 +183,6 @@ class _ReaderProcess:
         theirs.close()  # the process's end: ours sees EOF when it goes away
 
     @property
-    def pid(self) -> int | None:
-        return self._process.pid
-
-    @property
     def exitcode(self) -> int | None:
         return self._process.exitcode
 
