@@ -27,10 +27,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from tracker.core.model import InboundState
-from tracker.db.orm import Event, InboundMessage, Reminder
+from tracker.db.orm import Event, InboundMessage, Participant, Reminder
 from tracker.errors import NotFoundError
 from tracker.services.deciding import IntakeResult, decide, intake_result
 from tracker.services.envelope import Envelope, read_envelope
@@ -48,6 +48,14 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Deciding on a reply reads the participant the reminder went to, their programme and
+# actions: loaded with the reminder (two queries), not one lazy load at a time.
+_WHAT_A_REPLY_NEEDS = (
+    joinedload(Reminder.participant).options(
+        joinedload(Participant.programme), selectinload(Participant.actions)
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,7 +114,9 @@ def process_message(
                 # Another process (the service, a second ingest) got there first.
                 return intake_result(inbound, duplicate=duplicate, session=session)
             reminder = (
-                session.get(Reminder, look.reminder_id) if look.reminder_id is not None else None
+                session.get(Reminder, look.reminder_id, options=_WHAT_A_REPLY_NEEDS)
+                if look.reminder_id is not None
+                else None
             )
             return decide(
                 inbound,
