@@ -22,7 +22,6 @@ from __future__ import annotations
 import atexit
 import logging
 import multiprocessing
-import os
 import pickle
 import signal
 import sys
@@ -247,13 +246,7 @@ def close_idle_readers() -> None:
         process.close(at_once=False)
 
 
-def _forget_idle_readers() -> None:
-    """In a forked copy of this program: the reader processes are the parent's."""
-    _idle.clear()
-
-
 atexit.register(close_idle_readers)
-os.register_at_fork(after_in_child=_forget_idle_readers)
 
 
 @contextmanager
