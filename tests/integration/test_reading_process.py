@@ -16,6 +16,7 @@ import pytest
 from tests.integration.test_reading import REPLY, dies, logs_its_pid, never_finishes, raises
 from tracker.inbound.parse import parse_message
 from tracker.services.reading import (
+    KEEP_READER_UP_TO_BYTES,
     ReadingFailed,
     ReadingLimits,
     close_idle_readers,
@@ -89,6 +90,19 @@ def test_a_process_that_overran_raised_or_died_is_replaced_by_a_fresh_one(
     after = reader_pid(caplog_info)  # reads the next message as well as ever
     assert after != before
     assert wait_until_gone(before)
+
+
+def test_a_process_that_read_a_large_message_is_not_kept(
+    caplog_info: pytest.LogCaptureFixture,
+) -> None:
+    small = reader_pid(caplog_info)
+    large = REPLY + b"x" * KEEP_READER_UP_TO_BYTES
+    caplog_info.clear()
+    assert read_within_budget(large, limits=BY_PID) == parse_message(large)
+    (record,) = [r for r in caplog_info.records if r.getMessage().startswith("action=test.read_by")]
+    assert record.process == small  # read by the kept process, which then retires
+    assert reader_pid(caplog_info) != small
+    assert wait_until_gone(small)
 
 
 def test_a_process_killed_while_it_waited_is_replaced_without_failing_the_message(

@@ -52,6 +52,9 @@ _HEADROOM = 1024 * 1024  # the text, headers and MIME framing around a reply's f
 MEMORY_LIMIT_BYTES = 2 * 1024**3
 _EXIT_SECONDS = 5.0
 _IDLE_READERS = 2  # kept waiting for the next message; more run only while several read at once
+# A process that read a message larger than this is not kept: what it allocated may stay
+# with it, and a later message must meet the memory cap as if read by a fresh process.
+KEEP_READER_UP_TO_BYTES = 1024 * 1024
 
 Reader = Callable[[bytes, Collection[str] | None], ParsedMessage]
 
@@ -119,7 +122,7 @@ def read_within_budget(
        defect of the message): raise `ReadingFailed` with one line. A
        process whose reader raised or died is not used again.
     5. Otherwise log what the reader logged, keep the process for the next
-       message, and return what it read.
+       message (unless the message was large), and return what it read.
 
     The reader must be importable by name (a module-level function): the
     reader process finds it that way.
@@ -137,7 +140,7 @@ def read_within_budget(
     )
     process = _take_reader_process()
     answer, timed_out = process.ask(request, budget_seconds)
-    if answer is not None and answer.error is None:
+    if answer is not None and answer.error is None and len(raw) <= KEEP_READER_UP_TO_BYTES:
         _give_back(process)
     else:
         process.close(at_once=timed_out)
