@@ -1,14 +1,16 @@
 """The CPU a reply costs through `ingest`, in this process and in the reader processes.
 
-One command: `python benchmarks/intake/run.py [replies] [--postgresql] [--profile]`
-(default 200 replies, SQLite). It builds a programme of that many participants,
+One command, from the project folder: `python -m benchmarks.intake.run
+[replies] [--postgresql] [--profile]` (default 200 replies, SQLite). It builds
+a programme of that many participants with the benchmark suite's generator,
 sends the first check-in to a local sink, then ingests a typical reply to each
-reminder (`benchmarks/suite/replies.py`) and prints, per reply: the wall time,
-this process's CPU (`time.process_time()`), and the reader side's CPU (the fork
-server is stopped at the end and reaps every reader process, so its
-`RUSAGE_CHILDREN` holds theirs). Wall time on a shared machine swings widely;
-the CPU figures are the ones to compare. `--profile` also writes a cProfile of
-the ingest loop to `intake.prof` and prints its top entries.
+reminder (`benchmarks/suite/replies.py`) and prints a Markdown row, per reply:
+the wall time, this process's CPU (`time.process_time()`), and the reader
+side's CPU (the fork server is stopped at the end and reaps every reader
+process, so its `RUSAGE_CHILDREN` holds theirs). Wall time on a shared machine
+swings widely; the CPU figures are the ones to compare. `--profile` also
+writes a cProfile of the ingest loop to `intake.prof` and prints its top
+entries.
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from benchmarks.suite import sending
 from benchmarks.suite.data import Databases, fill
@@ -93,10 +93,14 @@ def measure(url: str, count: int, kind: str, *, profile: bool) -> None:
     readers = children_cpu() - children
     engine.dispose()
     n = len(replies)
-    print(f"{kind}, {n} replies, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
-    print(f"wall {1000 * wall / n:.1f} ms a reply ({n / wall:.1f}/s)")
-    print(f"CPU {1000 * (cpu + readers) / n:.1f} ms a reply: ", end="")
-    print(f"{1000 * cpu / n:.1f} in this process, {1000 * readers / n:.1f} reading")
+    print("| replies | database | wall (ms; per s) | CPU (ms) | of which intake | of which reading "
+          "| load average |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    print(
+        f"| {n} | {kind} | {1000 * wall / n:.1f}; {n / wall:.1f} "
+        f"| {1000 * (cpu + readers) / n:.1f} | {1000 * cpu / n:.1f} | {1000 * readers / n:.1f} "
+        f"| {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} |"
+    )
     if profiler is not None:
         profiler.dump_stats("intake.prof")
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(30)
