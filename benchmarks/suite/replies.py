@@ -5,7 +5,7 @@
 - `peer_parse_per_s`: each published reply parser installed (the `bench`
   extra: see benchmarks/replies/peers.py) on that reply's body text;
 - `big_line_parse_s`: seconds to parse a 1 MB single-line body;
-- `ingest_per_s`: `ingest` (store, read in a child process within the time
+- `ingest_per_s`: `ingest` (store, read in the reader process within the time
   budget, match, record, plan the acknowledgement) of replies to reminders the
   send pass sent.
 """

@@ -39,9 +39,10 @@ def test_benchmark_command_writes_every_figure(tmp_path: Path) -> None:
 
 
 def test_each_smaller_benchmark_prints_its_table() -> None:
-    """The three one-figure commands run at a tiny size and print a row for it."""
+    """The one-figure commands run at a tiny size and print a row for it."""
     for module, size, row in (
         ("benchmarks.planning.run", "20", "| 20 |"),
+        ("benchmarks.intake.run", "5", "| 5 | sqlite |"),
         ("benchmarks.programme.run", "20", "| 20 |"),
         ("benchmarks.exports.run", "100", "| 100 |"),
     ):

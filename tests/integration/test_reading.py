@@ -47,6 +47,11 @@ def logs_and_reads(raw: bytes, known_refs: Collection[str] | None) -> ParsedMess
     return parse_message(raw, known_refs=known_refs)
 
 
+def logs_its_pid(raw: bytes, known_refs: Collection[str] | None) -> ParsedMessage:
+    logging.getLogger("tracker.inbound.test").info("action=test.read_by pid=%d", os.getpid())
+    return parse_message(raw, known_refs=known_refs)
+
+
 def test_the_child_reads_exactly_what_the_reader_reads_with_the_refs() -> None:
     for refs in (None, ["1", "A1"], ["A1"]):
         assert read_within_budget(REPLY, known_refs=refs) == parse_message(REPLY, known_refs=refs)

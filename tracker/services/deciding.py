@@ -161,6 +161,8 @@ def _forget_previous_outcome(inbound: InboundMessage, *, session: Session) -> No
     inbound.duplicate_of_id = None
     inbound.unknown_refs = None
     inbound.reply_digest = None
+    if inbound.processed_at is None:  # never decided (every outcome sets it): nothing to drop
+        return
     forget_files(inbound.id, session=session)
     previous = list(session.scalars(select(Update).where(Update.inbound_message_id == inbound.id)))
     if not previous:

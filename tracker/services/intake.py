@@ -3,9 +3,10 @@
 1. **Store** (`store_inbound`, one transaction, committed): the raw bytes,
    deduplicated by Message-ID, else by a hash of the bytes.
 2. **Look** (a short read): the reminder the message's token or thread names,
-   and the refs of the participant it went to.
-3. **Read** (no transaction open): the reader runs once, with those refs,
-   in a child process within a time budget (`reading.read_within_budget`).
+   and the refs of the participant it went to. (`ingest` hands on the bytes
+   and state its store step committed; `tracker reprocess` reads them back.)
+3. **Read** (no transaction open): the reader runs once, with those refs, in
+   a reader process within a time budget (`reading.read_within_budget`).
 4. **Record** (one short transaction): decide what the message is and apply
    it, or hold it for a coordinator (`deciding.decide`).
 
@@ -27,10 +28,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, selectinload, sessionmaker
 
 from tracker.core.model import InboundState
-from tracker.db.orm import Event, InboundMessage, Reminder
+from tracker.db.orm import Action, Event, InboundMessage, Participant, Reminder
 from tracker.errors import NotFoundError
 from tracker.services.deciding import IntakeResult, decide, intake_result
 from tracker.services.envelope import Envelope, read_envelope
@@ -49,14 +50,28 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Deciding on a reply reads the participant the reminder went to, their programme and
+# actions: loaded with the reminder (two queries), not one lazy load at a time.
+_WHAT_A_REPLY_NEEDS = (
+    joinedload(Reminder.participant).options(
+        joinedload(Participant.programme), selectinload(Participant.actions)
+    ),
+)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Look:
-    """What step 2 saw: the message's bytes, and the reminder its headers name."""
+class StoredMessage:
+    """A stored message as step 2 starts from: its bytes, and how far it got when read."""
 
     raw: bytes
     state: str
     processed_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Look:
+    """What step 2 saw: the reminder the message's headers name, and its participant's refs."""
+
     reminder_id: int | None
     match_problem: str | None  # "bad_token" or why nothing matched
     known_refs: tuple[str, ...] | None
@@ -77,6 +92,10 @@ def ingest(
         inbound_id = inbound.id
         if duplicate and inbound.state != InboundState.STORED.value:
             return intake_result(inbound, duplicate=True, session=session)
+        # What step 2 would read back once this commits (for a copy stored before, its bytes).
+        stored = StoredMessage(
+            raw=bytes(inbound.raw), state=inbound.state, processed_at=inbound.processed_at
+        )
     return process_message(
         inbound_id,
         session_factory=session_factory,
@@ -84,6 +103,7 @@ def ingest(
         now=now,
         duplicate=duplicate,
         limits=limits,
+        stored=stored,
     )
 
 
@@ -95,18 +115,23 @@ def process_message(
     now: datetime,
     duplicate: bool = False,
     limits: ReadingLimits | None = None,
+    stored: StoredMessage | None = None,
 ) -> IntakeResult:
-    """Steps 2-4 for one stored message (also `tracker reprocess`)."""
+    """Steps 2-4 for one stored message (also `tracker reprocess`); `stored`: the message as
+    its store step committed it, when the caller holds it (else it is read back)."""
     try:
-        look = _look(inbound_id, session_factory=session_factory, secret_key=secret_key)
-        parsed = read_within_budget(look.raw, known_refs=look.known_refs, limits=limits)
+        stored = stored or _read_stored(inbound_id, session_factory=session_factory)
+        look = _look(stored, session_factory=session_factory, secret_key=secret_key)
+        parsed = read_within_budget(stored.raw, known_refs=look.known_refs, limits=limits)
         with session_factory.begin() as session:
             inbound = session.get_one(InboundMessage, inbound_id, with_for_update=True)
-            if (inbound.state, inbound.processed_at) != (look.state, look.processed_at):
+            if (inbound.state, inbound.processed_at) != (stored.state, stored.processed_at):
                 # Another process (the service, a second ingest) got there first.
                 return intake_result(inbound, duplicate=duplicate, session=session)
             reminder = (
-                session.get(Reminder, look.reminder_id) if look.reminder_id is not None else None
+                session.get(Reminder, look.reminder_id, options=_WHAT_A_REPLY_NEEDS)
+                if look.reminder_id is not None
+                else None
             )
             return decide(
                 inbound,
@@ -180,24 +205,43 @@ def _one_line(error: Exception) -> str:
     return f"processing raised {type(error).__name__}: {first}"
 
 
-def _look(inbound_id: int, *, session_factory: sessionmaker[Session], secret_key: str) -> _Look:
-    """Step 2, in two short reads; the headers are read in between, with no lock held."""
+def _read_stored(inbound_id: int, *, session_factory: sessionmaker[Session]) -> StoredMessage:
     with session_factory() as session:
-        inbound = session.get_one(InboundMessage, inbound_id)
-        raw, state, processed_at = bytes(inbound.raw), inbound.state, inbound.processed_at
-    envelope = read_envelope(raw)
+        raw, state, processed_at = (
+            session.execute(
+                select(InboundMessage.raw, InboundMessage.state, InboundMessage.processed_at).where(
+                    InboundMessage.id == inbound_id
+                )
+            )
+            .tuples()
+            .one()
+        )
+    return StoredMessage(raw=bytes(raw), state=state, processed_at=processed_at)
+
+
+def _look(
+    stored: StoredMessage, *, session_factory: sessionmaker[Session], secret_key: str
+) -> _Look:
+    """Step 2: the headers are read with no lock held, then one short read."""
+    envelope = read_envelope(stored.raw)
     with session_factory() as session:
         reminder, problem = _find_reminder(envelope, session=session, secret_key=secret_key)
         refs = (
-            tuple(a.ref for a in reminder.participant.actions if a.archived_at is None)
-            if reminder is not None and reminder.participant is not None
+            tuple(
+                session.scalars(
+                    select(Action.ref)
+                    .where(
+                        Action.participant_id == reminder.participant_id,
+                        Action.archived_at.is_(None),
+                    )
+                    .order_by(Action.position)
+                )
+            )
+            if reminder is not None and reminder.participant_id is not None
             else None
         )
         reminder_id = reminder.id if reminder is not None else None
     return _Look(
-        raw=raw,
-        state=state,
-        processed_at=processed_at,
         reminder_id=reminder_id,
         match_problem=problem,
         known_refs=refs,

@@ -1,22 +1,31 @@
-"""Reading a stored message within a time budget, in a child process.
+"""Reading a stored message within a time budget, in a reader process.
 
 The reader (`tracker.inbound.parse.parse_message`) is pure and built to be
 linear and bounded, but it reads what strangers send, and one message must
-never stall intake or take the service down. So each message is read in a
-child process: forked from a small server process that has the reader
-loaded (a message costs milliseconds, not an interpreter start), with its
-address space capped, and stopped when the budget runs out. Nothing the
-child does can hold a database lock: the caller reads between transactions.
+never stall intake or take the service down. So messages are read in a
+reader process: forked from a small server process that has the reader
+loaded, with its address space capped, and it reads message after message
+(a message costs the reading alone, not a process start). When a message
+runs past the budget the process is killed, and when the reader raises or
+the process dies it is retired: the next message gets a fresh one. Nothing
+the reader does can hold a database lock: the caller reads between
+transactions. Idle reader processes are closed when the program exits
+(`close_idle_readers`, registered with `atexit`), and one whose program died
+sees its pipe close and exits.
 
-What the child logs is sent back with its answer and logged here, so the
+What the reader logs is sent back with its answer and logged here, so the
 service's log shows it as if the reader had run in the service itself.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import multiprocessing
+import pickle
+import signal
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Callable, Collection, Iterator
@@ -41,7 +50,11 @@ DEFAULT_BUDGET_SECONDS = 30.0
 _HEADROOM = 1024 * 1024  # the text, headers and MIME framing around a reply's files
 # Far above what reading a 10 MB message needs; a cap, not a target.
 MEMORY_LIMIT_BYTES = 2 * 1024**3
-_CHILD_EXIT_SECONDS = 5.0
+_EXIT_SECONDS = 5.0
+_IDLE_READERS = 2  # kept waiting for the next message; more run only while several read at once
+# A process that read a message larger than this is not kept: what it allocated may stay
+# with it, and a later message must meet the memory cap as if read by a fresh process.
+KEEP_READER_UP_TO_BYTES = 1024 * 1024
 
 Reader = Callable[[bytes, Collection[str] | None], ParsedMessage]
 
@@ -91,14 +104,6 @@ class ReadingLimits:
     attachments: AttachmentLimits = field(default_factory=AttachmentLimits)
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    parsed: ParsedMessage | None
-    error: str | None
-    details: str
-    records: tuple[logging.LogRecord, ...]
-
-
 def read_within_budget(
     raw: bytes,
     *,
@@ -107,17 +112,20 @@ def read_within_budget(
 ) -> ParsedMessage:
     """What the reader reads in `raw`, or `too_complex` when it takes longer than the budget.
 
-    1. Start a child process (from the fork server) and hand it the bytes.
+    1. Take an idle reader process, or start one (from the fork server), and
+       hand it the bytes.
     2. Wait up to the budget for its answer.
-    3. No answer in time: stop the child; the message is `too_complex`, and
-       the reason says the budget ran out.
-    4. The child answered with an exception, or died (a memory cap, a
-       crash), or the reader says it failed itself (`READER_FAILED`, a bug,
-       not a defect of the message): raise `ReadingFailed` with one line.
-    5. Otherwise log what the child logged and return what it read.
+    3. No answer in time: kill the process; the message is `too_complex`,
+       and the reason says the budget ran out.
+    4. The reader raised, or its process died (a memory cap, a crash), or
+       the reader says it failed itself (`READER_FAILED`, a bug, not a
+       defect of the message): raise `ReadingFailed` with one line. A
+       process whose reader raised or died is not used again.
+    5. Otherwise log what the reader logged, keep the process for the next
+       message (unless the message was large), and return what it read.
 
     The reader must be importable by name (a module-level function): the
-    child process finds it that way.
+    reader process finds it that way.
     """
     limits = limits or ReadingLimits()
     if len(raw) > limits.max_bytes:  # refused unread: the parser stops at its first check
@@ -126,27 +134,16 @@ def read_within_budget(
     reader = limits.reader
     if reader is parse_with_refs and limits.max_bytes != DEFAULT_MAX_BYTES:
         reader = partial(parse_up_to, max_bytes=limits.max_bytes)  # picklable by name
-    context = _context()
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(
-        target=_read_in_child,
-        args=(
-            sending,
-            reader,
-            bytes(raw),
-            tuple(known_refs) if known_refs is not None else None,
-        ),
-        name="tracker-reader",
-        daemon=True,
+    request = pickle.dumps(
+        (reader, bytes(raw), tuple(known_refs) if known_refs is not None else None),
+        protocol=pickle.HIGHEST_PROTOCOL,
     )
-    with _main_module_hidden():
-        child.start()
-    sending.close()  # ours is only the reading end: EOF when the child goes away
-    try:
-        answer, timed_out = _wait_for_answer(receiving, budget_seconds)
-    finally:
-        receiving.close()
-        _stop(child, at_once=timed_out)
+    process = _take_reader_process()
+    answer, timed_out = process.ask(request, budget_seconds)
+    if answer is not None and answer.error is None and len(raw) <= KEEP_READER_UP_TO_BYTES:
+        _give_back(process)
+    else:
+        process.close(at_once=timed_out)
     if timed_out:
         log.warning("action=inbound.read_budget_exceeded budget=%gs", budget_seconds)
         return ParsedMessage(
@@ -154,7 +151,7 @@ def read_within_budget(
             kind_reason=f"reading it took longer than the {budget_seconds:g} s allowed",
         )
     if answer is None:
-        raise ReadingFailed(f"the reader stopped without an answer (exit code {child.exitcode})")
+        raise ReadingFailed(f"the reader stopped without an answer (exit code {process.exitcode})")
     for record in answer.records:
         logging.getLogger(record.name).handle(record)
     if answer.error is not None:
@@ -166,25 +163,93 @@ def read_within_budget(
     return parsed
 
 
-def _wait_for_answer(receiving: Connection, budget_seconds: float) -> tuple[_Answer | None, bool]:
-    """(the child's answer or None, whether the budget ran out)."""
-    try:
-        if not receiving.poll(budget_seconds):
-            return None, True
-        answer = receiving.recv()
-    except (EOFError, OSError):  # the child died before or while answering
-        return None, False
-    assert isinstance(answer, _Answer)
-    return answer, False
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    parsed: ParsedMessage | None
+    error: str | None
+    details: str
+    records: tuple[logging.LogRecord, ...]
 
 
-def _stop(child: multiprocessing.process.BaseProcess, *, at_once: bool) -> None:
-    """Reap the child; kill it first if it is still reading (or will not exit)."""
-    if not at_once:
-        child.join(timeout=_CHILD_EXIT_SECONDS)
-    if child.is_alive():
-        child.kill()
-        child.join(timeout=_CHILD_EXIT_SECONDS)
+class _ReaderProcess:
+    """One reader process, reading message after message from its pipe until it closes."""
+
+    def __init__(self) -> None:
+        context = _context()
+        self._pipe, theirs = context.Pipe()
+        self._process = context.Process(
+            target=_serve, args=(theirs,), name="tracker-reader", daemon=True
+        )
+        with _main_module_hidden():
+            self._process.start()
+        theirs.close()  # the process's end: ours sees EOF when it goes away
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._process.exitcode
+
+    def is_alive(self) -> bool:
+        return self._process.is_alive()
+
+    def ask(self, request: bytes, budget_seconds: float) -> tuple[_Answer | None, bool]:
+        """(its answer to `request`, or None if it died; whether the budget ran out)."""
+        try:
+            self._pipe.send_bytes(request)
+            if not self._pipe.poll(budget_seconds):
+                return None, True
+            answer = self._pipe.recv()
+        except (EOFError, OSError):  # it died before or while answering
+            return None, False
+        assert isinstance(answer, _Answer)
+        return answer, False
+
+    def close(self, *, at_once: bool) -> None:
+        """Close its pipe (it exits when it sees that) and reap it; kill it first if it is
+        still reading (`at_once`), or will not exit."""
+        self._pipe.close()
+        if not at_once:
+            self._process.join(timeout=_EXIT_SECONDS)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=_EXIT_SECONDS)
+
+
+# Reader processes waiting for a message. Several threads may read at once (the
+# web app, a test's second intake): each takes a process of its own.
+_idle: list[_ReaderProcess] = []
+_idle_lock = threading.Lock()
+
+
+def _take_reader_process() -> _ReaderProcess:
+    """An idle reader process that is still alive, else a new one."""
+    while True:
+        with _idle_lock:
+            process = _idle.pop() if _idle else None
+        if process is None:
+            return _ReaderProcess()
+        if process.is_alive():
+            return process
+        process.close(at_once=True)  # killed while it waited (out of memory, an operator)
+
+
+def _give_back(process: _ReaderProcess) -> None:
+    with _idle_lock:
+        if len(_idle) < _IDLE_READERS:
+            _idle.append(process)
+            return
+    process.close(at_once=False)
+
+
+def close_idle_readers() -> None:
+    """Close every idle reader process (registered with `atexit`; tests call it too)."""
+    with _idle_lock:
+        closing = _idle[:]
+        _idle.clear()
+    for process in closing:
+        process.close(at_once=False)
+
+
+atexit.register(close_idle_readers)
 
 
 @contextmanager
@@ -232,23 +297,31 @@ class _Collecting(logging.Handler):
         self.records.append(record)
 
 
-def _read_in_child(
-    sending: Connection, reader: Reader, raw: bytes, known_refs: tuple[str, ...] | None
-) -> None:
+def _serve(pipe: Connection) -> None:
+    """The reader process: read each message sent, answer, until the pipe closes."""
+    # Its life is the parent's to decide: Ctrl-C in a terminal reaches the whole
+    # process group, and the parent closes the pipe (or kills it) when it stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _limit_memory()
     handler = _Collecting()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    try:
-        parsed = reader(raw, known_refs)
-    except BaseException as error:  # the parent decides; it must hear about it
-        reason = f"reading it raised {type(error).__name__}: {_first_line(error)}"
-        answer = _Answer(None, reason, traceback.format_exc(), tuple(handler.records))
-    else:
-        answer = _Answer(parsed, None, "", tuple(handler.records))
-    sending.send(answer)
-    sending.close()
+    while True:
+        try:
+            request = pipe.recv_bytes()
+        except EOFError:  # the parent closed the pipe, or died
+            return
+        handler.records = []
+        try:
+            reader, raw, known_refs = pickle.loads(request)
+            parsed = reader(raw, known_refs)
+        except BaseException as error:  # the parent decides; it must hear about it
+            reason = f"reading it raised {type(error).__name__}: {_first_line(error)}"
+            answer = _Answer(None, reason, traceback.format_exc(), tuple(handler.records))
+        else:
+            answer = _Answer(parsed, None, "", tuple(handler.records))
+        pipe.send(answer)
 
 
 def _limit_memory() -> None:

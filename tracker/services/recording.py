@@ -96,20 +96,32 @@ def update_summary(update: Update) -> dict[str, Any]:
 
 
 def derive_action_state(actions: Iterable[Action], *, session: Session) -> None:
-    """Set status, percent and last_update_at of each action from its update history."""
-    for action in {a.id: a for a in actions}.values():
-        history = list(
-            session.scalars(
-                select(Update)
-                .outerjoin(InboundMessage, Update.inbound_message_id == InboundMessage.id)
-                .where(Update.action_id == action.id)
-                .order_by(*SAID_ORDER)
-            )
-        )
-        # The latest update that states a status decides status and percent
-        # together ("blocked" after "in progress 60%" leaves no percentage);
-        # a note-only update changes neither.
-        latest = next((u for u in reversed(history) if u.status is not None), None)
-        action.status = latest.status if latest is not None and latest.status else "not_started"
-        action.percent = latest.percent if latest is not None else None
-        action.last_update_at = history[-1].at if history else None
+    """Set status, percent and last_update_at of each action from its update history.
+
+    One query reads the histories of all the actions, each in the order things
+    were said; only what decides the state is read.
+    """
+    by_id = {a.id: a for a in actions}
+    if not by_id:
+        return
+    said = session.execute(
+        select(Update.action_id, Update.status, Update.percent, Update.at)
+        .outerjoin(InboundMessage, Update.inbound_message_id == InboundMessage.id)
+        .where(Update.action_id.in_(by_id))
+        .order_by(Update.action_id, *SAID_ORDER)
+    ).tuples()
+    last_said: dict[int, datetime] = {}
+    # The latest update that states a status decides status and percent together
+    # ("blocked" after "in progress 60%" leaves no percentage); a note-only update
+    # changes neither.
+    stated: dict[int, tuple[str, int | None]] = {}
+    for action_id, status, percent, at in said:
+        assert action_id is not None
+        last_said[action_id] = at
+        if status is not None:
+            stated[action_id] = (status, percent)
+    for action_id, action in by_id.items():
+        status, percent = stated.get(action_id, ("", None))
+        action.status = status or "not_started"
+        action.percent = percent
+        action.last_update_at = last_said.get(action_id)

@@ -151,26 +151,27 @@ def repeated_reply(
     session.execute(
         select(Participant.id).where(Participant.id == participant.id).with_for_update()
     )
-    latest = session.scalars(
-        select(InboundMessage)
-        .where(
-            InboundMessage.participant_id == participant.id,
-            InboundMessage.id != inbound.id,
-            InboundMessage.state == InboundState.PROCESSED.value,
-            InboundMessage.reply_digest.is_not(None),
-            InboundMessage.received_at >= inbound.received_at - DUPLICATE_WINDOW,
-            InboundMessage.received_at <= inbound.received_at,
+    latest = (
+        session.execute(
+            select(InboundMessage.id, InboundMessage.reply_digest, InboundMessage.reminder_id)
+            .where(
+                InboundMessage.participant_id == participant.id,
+                InboundMessage.id != inbound.id,
+                InboundMessage.state == InboundState.PROCESSED.value,
+                InboundMessage.reply_digest.is_not(None),
+                InboundMessage.received_at >= inbound.received_at - DUPLICATE_WINDOW,
+                InboundMessage.received_at <= inbound.received_at,
+            )
+            .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
+            .limit(1)
         )
-        .order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc())
-        .limit(1)
-    ).first()
-    if (
-        latest is not None
-        and latest.reply_digest == inbound.reply_digest
-        and latest.reminder_id == reminder.id
-    ):
-        return latest.id
-    return None
+        .tuples()
+        .first()
+    )
+    if latest is None:
+        return None
+    latest_id, digest, reminder_id = latest
+    return latest_id if (digest, reminder_id) == (inbound.reply_digest, reminder.id) else None
 
 
 def _new_updates(
