@@ -212,7 +212,7 @@ def test_a_submit_records_web_updates_with_a_file_and_plans_the_acknowledgement(
         message = compose_reminder(
             ack, session=session, env=create_mail_environment(), identity=identity, now=NOW
         )
-        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        text = message.parsed().get_body(("plain",)).get_content()  # type: ignore[union-attr]
         assert "我们已记录以下进展" in text
         assert "80%" in text
         assert "我们已保存您发送的文件：物流区.pdf。" in text
