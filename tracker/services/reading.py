@@ -189,7 +189,10 @@ class _ReaderProcess:
         return self._process.exitcode
 
     def is_alive(self) -> bool:
-        return self._process.is_alive()
+        """Running and waiting for a request. A process that has died is seen at once
+        through its pipe (the kernel closes its end as it exits, before it is reaped and
+        `is_alive` learns of it); a waiting process never writes first."""
+        return self._process.is_alive() and not self._pipe.poll(0)
 
     def ask(self, request: bytes, budget_seconds: float) -> tuple[_Answer | None, bool]:
         """(its answer to `request`, or None if it died; whether the budget ran out)."""
