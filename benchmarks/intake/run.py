@@ -26,14 +26,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select
-
 from benchmarks.suite import sending
 from benchmarks.suite.data import Databases, fill
-from benchmarks.suite.replies import typical_reply
+from benchmarks.suite.replies import replies_to_sent
 from benchmarks.suite.sending import FIRST_CHECK_IN, IDENTITY
 from benchmarks.suite.sink import running_sink
-from tracker.db.orm import Participant, Reminder
 from tracker.db.session import make_engine, make_session_factory
 from tracker.services.intake import ingest
 from tracker.services.reading import close_idle_readers
@@ -64,15 +61,7 @@ def main(argv: list[str]) -> None:
 def measure(url: str, count: int, kind: str, *, profile: bool) -> None:
     engine = make_engine(url)
     factory = make_session_factory(engine)
-    with factory() as session:
-        rows = session.execute(
-            select(Reminder.id, Reminder.nonce, Participant.email)
-            .join(Participant, Reminder.participant_id == Participant.id)
-            .where(Reminder.state == "sent")
-            .order_by(Reminder.id)
-            .limit(count)
-        ).all()
-    replies = [typical_reply(to=IDENTITY.reply_to(r, n), sender=e) for r, n, e in rows]
+    replies = replies_to_sent(factory, count)
     now = FIRST_CHECK_IN + timedelta(hours=3)
     profiler = cProfile.Profile() if profile else None
     load = os.getloadavg()

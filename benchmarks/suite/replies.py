@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from tracker.db.orm import Participant, Reminder
 from tracker.db.session import make_engine, make_session_factory
@@ -99,10 +100,8 @@ def peer_parse_per_s(seconds: float) -> dict[str, float]:
     }
 
 
-def ingest_per_s(url: str, count: int) -> float:
-    """Replies a second through `ingest`, to `count` reminders sent on `url`."""
-    engine = make_engine(url)
-    factory = make_session_factory(engine)
+def replies_to_sent(factory: sessionmaker[Session], count: int) -> list[bytes]:
+    """The typical reply from each participant of the first `count` reminders sent."""
     with factory() as session:
         rows = session.execute(
             select(Reminder.id, Reminder.nonce, Participant.email)
@@ -111,10 +110,17 @@ def ingest_per_s(url: str, count: int) -> float:
             .order_by(Reminder.id)
             .limit(count)
         ).all()
-    replies = [
+    return [
         typical_reply(to=IDENTITY.reply_to(reminder_id, nonce), sender=email)
         for reminder_id, nonce, email in rows
     ]
+
+
+def ingest_per_s(url: str, count: int) -> float:
+    """Replies a second through `ingest`, to `count` reminders sent on `url`."""
+    engine = make_engine(url)
+    factory = make_session_factory(engine)
+    replies = replies_to_sent(factory, count)
     now = FIRST_CHECK_IN + timedelta(hours=3)
     started = time.perf_counter()
     for raw in replies:
